@@ -1,0 +1,245 @@
+/**
+ * Dataset generation: behaviour-policy episodes of one task, written in the
+ * data contract of DESIGN.md (NumPy files + meta.json).
+ *
+ *   deno task dataset --task wall --episodes 1000 --steps 100 --seed 0 --out data/wall
+ *
+ * Episode i is generated from its own stream `Rng.derive(seed, i)`, so the
+ * files depend only on the settings, and an interrupted run resumes where it
+ * stopped (progress.json records finished episodes).
+ */
+import { CliError, intFlag, parseFlags, runCli, stringFlag } from "./cli.ts";
+import { NpyWriter, readNpy } from "./npy.ts";
+import { Progress } from "./progress.ts";
+import { getTask } from "./registry.ts";
+import { Rng } from "./rng.ts";
+import type { Task } from "./task.ts";
+
+export const DATASET_VERSION = 1;
+
+export class DatasetError extends Error {
+  override name = "DatasetError";
+}
+
+export interface DatasetOptions {
+  task: string;
+  episodes: number;
+  /** Environment steps per episode (frames = steps + 1). */
+  steps: number;
+  seed: number;
+  out: string;
+  size?: number;
+  /** Print progress to stderr. */
+  progress?: boolean;
+}
+
+export interface DatasetMeta {
+  task: string;
+  version: number;
+  episodes: number;
+  steps: number;
+  seed: number;
+  image_size: number;
+  frameskip: number;
+  action_dim: number;
+  proprio_dim: number;
+  state_dim: number;
+  action_low: number[];
+  action_high: number[];
+  action_mean: number[];
+  action_std: number[];
+  proprio_mean: number[];
+  proprio_std: number[];
+  success_rule: string;
+  generator: { policy: string; episode_seed: string };
+  files: Record<string, { dtype: string; shape: number[] }>;
+}
+
+/** One episode of the behaviour policy: frames, actions, proprio and states. */
+export function generateEpisode(task: Task, seed: number, index: number, steps: number, size: number) {
+  const rng = Rng.derive(seed, index);
+  const sim = task.create(task.sampleState(rng));
+  const policy = task.behaviour(rng);
+  const A = task.actionDim, P = task.proprioDim, S = task.stateDim, F = size * size * 3;
+  const obs = new Uint8Array((steps + 1) * F);
+  const actions = new Float32Array(steps * A);
+  const proprio = new Float32Array((steps + 1) * P);
+  const states = new Float32Array((steps + 1) * S);
+  for (let t = 0; t <= steps; t++) {
+    const s = sim.state();
+    obs.set(task.render(s, size), t * F);
+    proprio.set(task.proprio(s), t * P);
+    states.set(s, t * S);
+    if (t === steps) break;
+    const a = policy(s);
+    actions.set(a, t * A);
+    sim.step(a);
+  }
+  return { obs, actions, proprio, states };
+}
+
+function settingsKey(o: Required<DatasetOptions>): string {
+  return JSON.stringify({
+    task: o.task,
+    episodes: o.episodes,
+    steps: o.steps,
+    seed: o.seed,
+    size: o.size,
+    version: DATASET_VERSION,
+  });
+}
+
+function meanStd(data: Float32Array, dim: number): { mean: number[]; std: number[] } {
+  const n = data.length / dim;
+  const mean = new Array(dim).fill(0), sq = new Array(dim).fill(0);
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) mean[d] += data[i * dim + d];
+  for (let d = 0; d < dim; d++) mean[d] /= n;
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) sq[d] += (data[i * dim + d] - mean[d]) ** 2;
+  const std = sq.map((v) => Math.max(Math.sqrt(v / n), 1e-6));
+  const r = (v: number) => Math.fround(v);
+  return { mean: mean.map(r), std: std.map(r) };
+}
+
+/** Write (or finish writing) a dataset; returns its meta. */
+export function writeDataset(options: DatasetOptions): DatasetMeta {
+  const o = { size: 64, progress: false, ...options } as Required<DatasetOptions>;
+  const task = getTask(o.task);
+  if (!Number.isInteger(o.episodes) || o.episodes < 1) {
+    throw new DatasetError(`episodes must be a positive integer, got ${o.episodes}`);
+  }
+  if (!Number.isInteger(o.steps) || o.steps < 1) {
+    throw new DatasetError(`steps must be a positive integer, got ${o.steps}`);
+  }
+
+  let stat: Deno.FileInfo | null = null;
+  try {
+    stat = Deno.statSync(o.out);
+  } catch { /* new folder */ }
+  if (stat && !stat.isDirectory) throw new DatasetError(`--out ${o.out} is a file, not a folder`);
+  Deno.mkdirSync(o.out, { recursive: true });
+
+  const key = settingsKey(o);
+  const progressPath = `${o.out}/progress.json`;
+  let done = 0;
+  try {
+    const p = JSON.parse(Deno.readTextFileSync(progressPath));
+    if (p.settings !== key) {
+      throw new DatasetError(
+        `${o.out} holds a partial dataset with other settings (${p.settings}); choose another --out or delete it`,
+      );
+    }
+    done = p.done;
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    if (Deno.readDirSync(o.out).next().done === false) {
+      try {
+        const meta = JSON.parse(Deno.readTextFileSync(`${o.out}/meta.json`)) as DatasetMeta;
+        const same = settingsKey({
+          ...o,
+          task: meta.task,
+          episodes: meta.episodes,
+          steps: meta.steps,
+          seed: meta.seed,
+          size: meta.image_size,
+        }) === key;
+        if (same && meta.version === DATASET_VERSION) return meta; // already complete
+      } catch { /* not a dataset */ }
+      throw new DatasetError(`${o.out} is not empty and holds no dataset with these settings; choose another --out`);
+    }
+  }
+
+  const { actionDim: A, proprioDim: P, stateDim: S } = task;
+  const F = [o.size, o.size, 3];
+  const files = {
+    obs: new NpyWriter(`${o.out}/obs.npy`, "u1", o.episodes, [o.steps + 1, ...F], done),
+    actions: new NpyWriter(`${o.out}/actions.npy`, "f4", o.episodes, [o.steps, A], done),
+    proprio: new NpyWriter(`${o.out}/proprio.npy`, "f4", o.episodes, [o.steps + 1, P], done),
+    states: new NpyWriter(`${o.out}/states.npy`, "f4", o.episodes, [o.steps + 1, S], done),
+  };
+  const bar = o.progress ? new Progress(`dataset ${o.task}`, o.episodes, "episodes") : null;
+  const t0 = performance.now();
+  try {
+    for (let i = done; i < o.episodes; i++) {
+      const ep = generateEpisode(task, o.seed, i, o.steps, o.size);
+      files.obs.write(ep.obs);
+      files.actions.write(ep.actions);
+      files.proprio.write(ep.proprio);
+      files.states.write(ep.states);
+      Deno.writeTextFileSync(progressPath, JSON.stringify({ settings: key, done: i + 1 }));
+      const fps = ((i + 1 - done) * (o.steps + 1)) / ((performance.now() - t0) / 1000);
+      bar?.update(i + 1, `(${fps.toFixed(0)} frames/s)`);
+    }
+  } finally {
+    for (const f of Object.values(files)) f.close();
+  }
+
+  const act = readNpy(`${o.out}/actions.npy`).data as Float32Array;
+  const pro = readNpy(`${o.out}/proprio.npy`).data as Float32Array;
+  const a = meanStd(act, A), p = meanStd(pro, P);
+  const meta: DatasetMeta = {
+    task: task.name,
+    version: DATASET_VERSION,
+    episodes: o.episodes,
+    steps: o.steps,
+    seed: o.seed,
+    image_size: o.size,
+    frameskip: task.frameskip,
+    action_dim: A,
+    proprio_dim: P,
+    state_dim: S,
+    action_low: [...task.actionLow],
+    action_high: [...task.actionHigh],
+    action_mean: a.mean,
+    action_std: a.std,
+    proprio_mean: p.mean,
+    proprio_std: p.std,
+    success_rule: task.successRule,
+    generator: {
+      policy: task.name === "pusht" ? "scripted noisy pusher" : "smooth random (AR(1))",
+      episode_seed: "Rng.derive(seed, episode)",
+    },
+    files: {
+      obs: { dtype: "uint8", shape: [o.episodes, o.steps + 1, ...F] },
+      actions: { dtype: "float32", shape: [o.episodes, o.steps, A] },
+      proprio: { dtype: "float32", shape: [o.episodes, o.steps + 1, P] },
+      states: { dtype: "float32", shape: [o.episodes, o.steps + 1, S] },
+    },
+  };
+  Deno.writeTextFileSync(`${o.out}/meta.json`, JSON.stringify(meta, null, 2) + "\n");
+  Deno.removeSync(progressPath);
+  return meta;
+}
+
+if (import.meta.main) {
+  await runCli(() => {
+    const f = parseFlags(Deno.args, {
+      task: { type: "string" },
+      episodes: { type: "string" },
+      steps: { type: "string", default: "100" },
+      seed: { type: "string", default: "0" },
+      size: { type: "string", default: "64" },
+      out: { type: "string" },
+    });
+    const t0 = performance.now();
+    const meta = writeDataset({
+      task: stringFlag(f.task, "task"),
+      episodes: intFlag(f.episodes, "episodes", 1),
+      steps: intFlag(f.steps, "steps", 1, 100000),
+      seed: intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
+      size: intFlag(f.size, "size", 8, 1024),
+      out: stringFlag(f.out, "out"),
+      progress: true,
+    });
+    const s = (performance.now() - t0) / 1000;
+    if (!(f.out as string)) throw new CliError("--out is required");
+    console.log(
+      JSON.stringify({
+        task: meta.task,
+        episodes: meta.episodes,
+        frames: meta.episodes * (meta.steps + 1),
+        seconds: +s.toFixed(2),
+        out: f.out,
+      }),
+    );
+  });
+}

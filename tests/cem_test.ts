@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { _elites, cem, shiftPlan } from "../agent/cem.ts";
+import { Rng } from "../tasks/rng.ts";
+
+// Toy problem: the cost is the squared distance of the sequence to a target.
+const target = Float32Array.from({ length: 10 }, (_, i) => Math.sin(i) * 0.8);
+const quadratic = (batch: Float32Array, n: number) => {
+  const J = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < 10; j++) J[i] += (batch[i * 10 + j] - target[j]) ** 2;
+  return J;
+};
+const opts = { horizon: 5, samples: 200, topk: 20, iterations: 12, initStd: 1 };
+
+Deno.test("cem() converges to the minimum of a quadratic cost", async () => {
+  const r = await cem(quadratic, 2, opts, new Rng(0));
+  const err = Math.max(...r.plan.map((v, j) => Math.abs(v - target[j])));
+  assert.ok(err < 0.05, `max error ${err}`);
+  assert.ok(r.history.at(-1)! < r.history[0], "best cost falls across iterations");
+});
+
+Deno.test("cem() gives the same plan for the same seed", async () => {
+  const a = await cem(quadratic, 2, opts, new Rng(5)), b = await cem(quadratic, 2, opts, new Rng(5));
+  assert.deepEqual(a.plan, b.plan);
+});
+
+Deno.test("cem() keeps every sample within the bounds", async () => {
+  let seen = 0;
+  const bounded = (batch: Float32Array, n: number) => {
+    for (const v of batch) assert.ok(v >= -0.5 && v <= 0.25, `sample ${v} out of bounds`);
+    seen += n;
+    return quadratic(batch, n);
+  };
+  const r = await cem(bounded, 2, { ...opts, iterations: 3, low: [-0.5, -0.5], high: [0.25, 0.25] }, new Rng(1));
+  assert.equal(seen, 600);
+  for (const v of r.plan) assert.ok(v >= -0.5 && v <= 0.25);
+});
+
+Deno.test("_elites() ranks lowest first and NaN last", () => {
+  assert.deepEqual(_elites(Float64Array.of(3, NaN, 1, 2), 3), [2, 3, 0]);
+});
+
+Deno.test("shiftPlan() drops executed steps and pads with zeros", () => {
+  assert.deepEqual([...shiftPlan(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 1)], [3, 4, 5, 6, 0, 0]);
+});

@@ -1,0 +1,55 @@
+// The command-line tools answer bad input with one line on stderr and exit code 2, never a stack trace.
+import assert from "node:assert/strict";
+
+async function run(script: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", script, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const cases: [string, string[], RegExp][] = [
+  ["tasks/dataset.ts", ["--task", "nope", "--episodes", "1", "--out", "/tmp/x"], /unknown task "nope"/],
+  ["tasks/dataset.ts", ["--task", "wall", "--episodes", "0", "--out", "/tmp/x"], /--episodes must be an integer/],
+  ["tasks/dataset.ts", ["--task", "wall", "--episodes", "1", "--out", "deno.json"], /is a file, not a folder/],
+  ["tasks/dataset.ts", ["--task", "wall", "--episodes", "1"], /--out is required/],
+  ["tasks/dataset.ts", ["--task", "wall", "--bogus", "1"], /Unknown option '--bogus'/],
+  ["tasks/oracle.ts", ["--task", "wall", "--budget=-3"], /--budget must be an integer/],
+  ["tasks/filmstrip.ts", ["--task", "reacher"], /--out is required/],
+];
+
+for (const [script, args, message] of cases) {
+  Deno.test(`${script} ${args.join(" ")}: exits 2 with a one-line error`, async () => {
+    const r = await run(script, ...args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /^error: /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  });
+}
+
+Deno.test("oracle CLI prints its result as JSON on the last line", async () => {
+  const r = await run("tasks/oracle.ts", "--task", "wall", "--episodes", "2", "--seed", "1");
+  assert.equal(r.code, 0, r.stderr);
+  const last = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  assert.equal(last.task, "wall");
+  assert.equal(last.episodes, 2);
+  assert.deepEqual(Object.keys(last.success_at), ["0", "5", "10", "20", "30", "40", "50"]);
+  assert.ok(last.success_rate >= 0 && last.success_rate <= 1);
+});
+
+Deno.test("render CLI writes a filmstrip PNG", async () => {
+  const out = Deno.makeTempFileSync({ suffix: ".png" });
+  try {
+    const r = await run("tasks/filmstrip.ts", "--task", "wall", "--seed", "0", "--size", "32", "--out", out);
+    assert.equal(r.code, 0, r.stderr);
+    const { decodePng } = await import("../tasks/png.ts");
+    const img = decodePng(Deno.readFileSync(out));
+    assert.equal(img.height, 32);
+    assert.ok(img.width >= 3 * 32, `filmstrip width ${img.width}`);
+  } finally {
+    Deno.removeSync(out);
+  }
+});

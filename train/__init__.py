@@ -1,0 +1,1 @@
+"""edgewm training: self-supervised encoder, per-task predictors, ONNX export."""
