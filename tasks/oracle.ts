@@ -41,11 +41,15 @@ export function pushtOracleCost(s: Float64Array, g: Float64Array): number {
   );
 }
 
-/** Per-task CEM settings; pusht's physics is ~100x dearer per step, so it samples less. */
+/** Per-task CEM settings (measured in README: each reaches >= 0.9 on 20 episodes). */
 export const ORACLE_PRESETS: Record<TaskName, OraclePreset> = {
   wall: { cem: { horizon: 5, samples: 100, topk: 10, iterations: 5, initStd: 1 }, execute: 2 },
   pointmaze: { cem: { horizon: 5, samples: 100, topk: 10, iterations: 5, initStd: 1 }, execute: 1 },
-  pusht: { cem: { horizon: 5, samples: 40, topk: 6, iterations: 4, initStd: 0.6 }, execute: 2 },
+  pusht: {
+    cem: { horizon: 5, samples: 150, topk: 15, iterations: 6, initStd: 0.5 },
+    execute: 5,
+    cost: pushtOracleCost,
+  },
   reacher: { cem: { horizon: 5, samples: 100, topk: 10, iterations: 5, initStd: 1 }, execute: 1 },
 };
 

@@ -8,6 +8,7 @@ const EXPECT: Record<string, { episodes: number; budget: number; min: number }> 
   wall: { episodes: 20, budget: 50, min: 0.9 },
   pointmaze: { episodes: 20, budget: 50, min: 0.9 },
   reacher: { episodes: 20, budget: 50, min: 0.9 },
+  pusht: { episodes: 20, budget: 50, min: 0.9 },
 };
 
 for (const [name, e] of Object.entries(EXPECT)) {
