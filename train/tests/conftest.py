@@ -22,14 +22,14 @@ def make_dataset(tmp_path_factory):
     """Generate a small dataset with the TypeScript writer; returns its folder."""
     made = {}
 
-    def make(task: str, episodes: int = 3, steps: int = 10, seed: int = 0) -> Path:
-        key = (task, episodes, steps, seed)
+    def make(task: str, episodes: int = 3, steps: int = 10, seed: int = 0, size: int = 64) -> Path:
+        key = (task, episodes, steps, seed, size)
         if key not in made:
             out = tmp_path_factory.mktemp(f"data-{task}")
             cmd = deno_command() + [
                 "run", "--allow-read", "--allow-write", "--allow-env", "tasks/dataset.ts",
                 "--task", task, "--episodes", str(episodes), "--steps", str(steps),
-                "--seed", str(seed), "--out", str(out),
+                "--seed", str(seed), "--size", str(size), "--out", str(out),
             ]
             subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
             made[key] = out

@@ -1,0 +1,90 @@
+/**
+ * Planning through the world model: CEM over z-scored model actions, cost =
+ * the model's objective on the predicted frame(s) vs the goal's latent.
+ * Implements the evaluation protocol's `Planner`, so models and the oracle are
+ * scored the same way.
+ */
+import { cem, type CemOptions, shiftPlan } from "./cem.ts";
+import type { Planner } from "../tasks/evaluation.ts";
+import type { Latent, WorldModel } from "./world_model.ts";
+
+export interface PlanPreset {
+  cem: Omit<CemOptions, "low" | "high">;
+  /** Model actions executed before replanning (MPC). */
+  execute: number;
+}
+
+export const PRESETS = {
+  /** DINO-WM's CEM: horizon 5, 300 samples, top 30, 30 iterations. */
+  dinowm: { cem: { horizon: 5, samples: 300, topk: 30, iterations: 30, initStd: 1 }, execute: 1 },
+  /** Ours for 2-core CPUs: the same horizon, far fewer samples and iterations. */
+  fast: { cem: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 }, execute: 1 },
+} as const satisfies Record<string, PlanPreset>;
+
+/** Plan from an observed latent to a goal latent; returns z-scored actions [H * A] and the best cost. */
+export async function planLatent(
+  model: WorldModel,
+  start: Latent,
+  startProprio: Float32Array,
+  goal: Latent,
+  goalProprio: Float32Array,
+  preset: PlanPreset,
+  rng: import("../tasks/rng.ts").Rng,
+  warm?: Float32Array,
+): Promise<{ plan: Float32Array; cost: number }> {
+  const c = model.card, H = preset.cem.horizon;
+  const low = c.action_low.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
+  const high = c.action_high.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
+  const mode = c.objective.mode ?? "last";
+  const cost = async (batch: Float32Array, n: number) => {
+    const steps = await model.rollout(start, startProprio, batch, n, H);
+    if (mode === "last") return model.cost(steps[H - 1], goal, goalProprio, n);
+    const J = new Float64Array(n);
+    for (const s of steps) model.cost(s, goal, goalProprio, n).forEach((v, i) => (J[i] += v));
+    return J;
+  };
+  const r = await cem(cost, c.action_dim, { ...preset.cem, low, high }, rng, warm);
+  return { plan: r.plan, cost: r.cost };
+}
+
+/** Model actions from z-scored to env units. */
+export function toEnvActions(model: WorldModel, z: Float32Array): Float32Array {
+  const { action_mean: m, action_std: s, action_dim: A } = model.card;
+  return z.map((v, i) => v * s[i % A] + m[i % A]);
+}
+
+/** A protocol `Planner` that sees only images and proprio (never the true state). */
+export function worldModelPlanner(model: WorldModel, preset: PlanPreset): Planner {
+  const S = model.card.image_size, F = S * S * 3;
+  let goalKey: Uint8Array | null = null, goalLatent: Latent | null = null;
+  return {
+    async plan(obs, goal, warm, rng) {
+      const img = obs.image(), gimg = goal.image();
+      if (img.length !== F || gimg.length !== F) throw new Error(`images must be ${S}x${S} RGB`);
+      let start: Latent;
+      if (goalKey !== gimg) { // one encoder call for both while the goal is new
+        const both = new Uint8Array(2 * F);
+        both.set(img);
+        both.set(gimg, F);
+        const z = await model.encode(both, 2);
+        const { tokens: N, latent_dim: D, global_dim: G } = model.card;
+        start = { tokens: z.tokens.subarray(0, N * D), global: z.global.subarray(0, G), batch: 1 };
+        goalLatent = { tokens: z.tokens.subarray(N * D), global: z.global.subarray(G), batch: 1 };
+        goalKey = gimg;
+      } else {
+        start = await model.encode(img, 1);
+      }
+      const r = await planLatent(
+        model,
+        start,
+        model.normProprio(obs.proprio),
+        goalLatent!,
+        model.normProprio(goal.proprio),
+        preset,
+        rng,
+        warm,
+      );
+      return { actions: toEnvActions(model, r.plan), warm: shiftPlan(r.plan, model.card.action_dim, preset.execute) };
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The world model at planning time: an encoder and a predictor ONNX graph on
+ * onnxruntime (web/wasm by default, node as the fast opt-in backend).
+ *
+ * Latent of a frame = N patch tokens (D wide) + a global embedding (G wide).
+ * A rollout starts every candidate from the same observed latent (computed
+ * once, not per sample) and applies the predictor autoregressively, feeding
+ * back only the newest num_hist frames.
+ */
+import { loadModelCard, ModelCard, ModelLoadError } from "./model_card.ts";
+
+export interface Latent {
+  /** [B, N, D] */
+  tokens: Float32Array;
+  /** [B, G] */
+  global: Float32Array;
+  batch: number;
+}
+
+type OrtModule = typeof import("onnxruntime-web");
+type Session = Awaited<ReturnType<OrtModule["InferenceSession"]["create"]>>;
+
+export type BackendName = "web" | "node";
+
+export interface WorldModelOptions {
+  backend?: BackendName;
+  /** Threads for the wasm backend (onnxruntime-web defaults to 1 in Deno). */
+  threads?: number;
+}
+
+async function ortFor(backend: BackendName, threads: number): Promise<OrtModule> {
+  if (backend === "node") {
+    // Same API surface; native CPU kernels. Needs --allow-ffi.
+    return (await import("onnxruntime-node")) as unknown as OrtModule;
+  }
+  const ort = await import("onnxruntime-web");
+  ort.env.wasm.numThreads = threads;
+  return ort;
+}
+
+export class WorldModel {
+  private constructor(
+    readonly card: ModelCard,
+    readonly dir: string,
+    private readonly ort: OrtModule,
+    private readonly encoder: Session,
+    private readonly predictor: Session,
+  ) {}
+
+  /** Load and verify a model directory. Hash mismatches and unreadable graphs throw `ModelLoadError`. */
+  static async load(dir: string, options: WorldModelOptions = {}): Promise<WorldModel> {
+    const card = loadModelCard(dir);
+    const ort = await ortFor(options.backend ?? "web", options.threads ?? 2);
+    const open = async (name: string) => {
+      try {
+        return await ort.InferenceSession.create(Deno.readFileSync(`${dir}/${name}`));
+      } catch (e) {
+        throw new ModelLoadError(`${dir}/${name}: onnxruntime cannot load it (${(e as Error).message})`);
+      }
+    };
+    const encoder = await open("encoder.onnx"), predictor = await open("predictor.onnx");
+    for (const n of ["image"]) {
+      if (!encoder.inputNames.includes(n)) throw new ModelLoadError(`${dir}/encoder.onnx has no input "${n}"`);
+    }
+    for (const n of ["tokens", "global", "action", "proprio"]) {
+      if (!predictor.inputNames.includes(n)) throw new ModelLoadError(`${dir}/predictor.onnx has no input "${n}"`);
+    }
+    return new WorldModel(card, dir, ort, encoder, predictor);
+  }
+
+  /** Encode B images, uint8 [B, H, W, 3] concatenated. */
+  async encode(images: Uint8Array, batch: number): Promise<Latent> {
+    const S = this.card.image_size;
+    const out = await this.encoder.run({ image: new this.ort.Tensor("uint8", images, [batch, S, S, 3]) });
+    return { tokens: out.tokens.data as Float32Array, global: out.global.data as Float32Array, batch };
+  }
+
+  /**
+   * Roll S candidate action sequences out from one observed frame.
+   * `start` has batch 1; `proprio` is z-scored [P]; `actions` z-scored [S, H, A].
+   * Returns the predicted latent and proprio after each step: steps[h] for h = 1..H.
+   */
+  async rollout(
+    start: Latent,
+    proprio: Float32Array,
+    actions: Float32Array,
+    samples: number,
+    horizon: number,
+  ): Promise<{ tokens: Float32Array; global: Float32Array; proprio: Float32Array }[]> {
+    const { tokens: N, latent_dim: D, global_dim: G, action_dim: A, proprio_dim: P, num_hist } = this.card;
+    const ND = N * D;
+    // History window, oldest first: each entry holds all S samples.
+    const hist: { tokens: Float32Array; global: Float32Array; proprio: Float32Array }[] = [{
+      tokens: _repeat(start.tokens.subarray(0, ND), samples),
+      global: _repeat(start.global.subarray(0, G), samples),
+      proprio: _repeat(proprio, samples),
+    }];
+    const steps = [];
+    for (let h = 0; h < horizon; h++) {
+      const win = hist.slice(-num_hist), w = win.length;
+      const tok = new Float32Array(samples * w * ND), glo = new Float32Array(samples * w * G);
+      const pro = new Float32Array(samples * w * P), act = new Float32Array(samples * w * A);
+      for (let s = 0; s < samples; s++) {
+        for (let f = 0; f < w; f++) {
+          tok.set(win[f].tokens.subarray(s * ND, (s + 1) * ND), (s * w + f) * ND);
+          glo.set(win[f].global.subarray(s * G, (s + 1) * G), (s * w + f) * G);
+          pro.set(win[f].proprio.subarray(s * P, (s + 1) * P), (s * w + f) * P);
+          const hh = h - (w - 1 - f); // the action taken after frame f of the window
+          act.set(actions.subarray((s * horizon + hh) * A, (s * horizon + hh + 1) * A), (s * w + f) * A);
+        }
+      }
+      const T = this.ort.Tensor;
+      const out = await this.predictor.run({
+        tokens: new T("float32", tok, [samples, w, N, D]),
+        global: new T("float32", glo, [samples, w, G]),
+        action: new T("float32", act, [samples, w, A]),
+        proprio: new T("float32", pro, [samples, w, P]),
+      });
+      // Keep the prediction for the newest frame of each sample.
+      const nt = out.next_tokens.data as Float32Array, ng = out.next_global.data as Float32Array;
+      const np = out.next_proprio.data as Float32Array;
+      const next = {
+        tokens: new Float32Array(samples * ND),
+        global: new Float32Array(samples * G),
+        proprio: new Float32Array(samples * P),
+      };
+      for (let s = 0; s < samples; s++) {
+        const f = s * w + w - 1;
+        next.tokens.set(nt.subarray(f * ND, (f + 1) * ND), s * ND);
+        next.global.set(ng.subarray(f * G, (f + 1) * G), s * G);
+        next.proprio.set(np.subarray(f * P, (f + 1) * P), s * P);
+      }
+      hist.push(next);
+      steps.push(next);
+    }
+    return steps;
+  }
+
+  /**
+   * Planning cost of predicted frames against the goal (batch 1):
+   * w_patch * MSE(tokens) + w_global * ||global - goal||_2 + w_proprio * MSE(proprio).
+   */
+  cost(
+    pred: { tokens: Float32Array; global: Float32Array; proprio: Float32Array },
+    goal: Latent,
+    goalProprio: Float32Array,
+    samples: number,
+  ): Float64Array {
+    const { tokens: N, latent_dim: D, global_dim: G, proprio_dim: P, objective: w } = this.card;
+    const ND = N * D, J = new Float64Array(samples);
+    for (let s = 0; s < samples; s++) {
+      let patch = 0, glob = 0, prop = 0;
+      if (w.patch) { for (let i = 0; i < ND; i++) patch += (pred.tokens[s * ND + i] - goal.tokens[i]) ** 2; }
+      if (w.global) { for (let i = 0; i < G; i++) glob += (pred.global[s * G + i] - goal.global[i]) ** 2; }
+      if (w.proprio) { for (let i = 0; i < P; i++) prop += (pred.proprio[s * P + i] - goalProprio[i]) ** 2; }
+      J[s] = w.patch * patch / ND + w.global * Math.sqrt(glob) + w.proprio * prop / P;
+    }
+    return J;
+  }
+
+  /** z-score a proprio vector with the model's statistics. */
+  normProprio(p: ArrayLike<number>): Float32Array {
+    const { proprio_mean: m, proprio_std: s } = this.card;
+    return Float32Array.from({ length: m.length }, (_, i) => (p[i] - m[i]) / s[i]);
+  }
+}
+
+/** n copies of `x` back to back. */
+export function _repeat(x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(x.length * n);
+  for (let i = 0; i < n; i++) out.set(x, i * x.length);
+  return out;
+}

@@ -1,0 +1,242 @@
+"""Self-supervised encoder training on task frames, with the candidate objectives
+of the encoder study (train/README.md):
+
+  random  no training: the ablation that shows what training buys
+  sfa     PLDM-style: temporal smoothness ||g(t+1) - g(t)||^2 + VICReg variance and
+          covariance + inverse dynamics, on the global embedding g
+  hilp    temporal distance (after HILP, Park et al. 2024): V(s, g) = -||phi(s) - phi(g)||
+          trained by expectile TD regression, so that latent distance tracks the number
+          of steps between frames
+  tdist   the same target without bootstrapping: frames k steps apart on one trajectory
+          are at most k steps apart, so ||phi(s_t) - phi(s_t+k)|| is regressed onto k with
+          an upper-bound expectile loss (overshooting k costs 9x undershooting); latent
+          distance then tracks the fewest steps seen between two places
+
+  python -m train.encoder --data data/wall --objective hilp --minutes 10 --out runs/enc_hilp
+
+Progress prints every few seconds; checkpoints are written every minute and a
+rerun with the same --out resumes from the last one.
+"""
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .vit import Encoder, EncoderConfig, save_checkpoint
+
+
+class Frames:
+    """A dataset folder (tasks/ data contract) as tensors for sampling."""
+
+    def __init__(self, folder: str | Path, episodes: int | None = None):
+        folder = Path(folder)
+        self.folder = folder
+        self.meta = json.loads((folder / "meta.json").read_text())
+        obs = np.load(folder / "obs.npy", mmap_mode="r")
+        n = obs.shape[0] if episodes is None else min(episodes, obs.shape[0])
+        self.obs = torch.from_numpy(np.ascontiguousarray(obs[:n]))  # (N, T+1, H, W, 3) uint8
+        self.actions = torch.from_numpy(np.load(folder / "actions.npy")[:n])  # (N, T, A)
+        self.N, self.T1 = self.obs.shape[:2]
+
+    def sample_steps(self, B: int, g: torch.Generator):
+        """B transitions (episode, t) with t in [0, T)."""
+        e = torch.randint(0, self.N, (B,), generator=g)
+        t = torch.randint(0, self.T1 - 1, (B,), generator=g)
+        return e, t
+
+
+def vicreg_var_cov(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """VICReg's variance hinge (std >= 1 per dim) and off-diagonal covariance penalty."""
+    z = z - z.mean(0)
+    std = torch.sqrt(z.var(0) + 1e-4)
+    var = F.relu(1 - std).mean()
+    cov = (z.T @ z) / (z.shape[0] - 1)
+    off = cov - torch.diag(torch.diag(cov))
+    return var, (off**2).sum() / z.shape[1]
+
+
+class SfaLoss(nn.Module):
+    """PLDM-style objective on the global embedding."""
+
+    def __init__(self, cfg: EncoderConfig, action_dim: int):
+        super().__init__()
+        self.idm = nn.Sequential(nn.Linear(2 * cfg.global_dim, 128), nn.GELU(), nn.Linear(128, action_dim))
+
+    def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
+        e, t = data.sample_steps(B, g)
+        _, z = enc(torch.cat([data.obs[e, t], data.obs[e, t + 1]]))
+        z0, z1 = z[:B], z[B:]
+        smooth = ((z1 - z0) ** 2).sum(1).mean()
+        var, cov = vicreg_var_cov(torch.cat([z0, z1]))
+        idm = F.mse_loss(self.idm(torch.cat([z0, z1], 1)), data.actions[e, t].to(z.device))
+        loss = smooth + 25 * var + cov + idm
+        return loss, {"smooth": smooth.item(), "var": var.item(), "cov": cov.item(), "idm": idm.item()}
+
+
+class HilpLoss(nn.Module):
+    """Expectile TD on V(s, g) = -||phi(s) - phi(g)||, with an EMA target encoder."""
+
+    def __init__(self, enc: Encoder, gamma: float = 0.98, expectile: float = 0.9, tau: float = 0.01):
+        super().__init__()
+        self.gamma, self.expectile, self.tau = gamma, expectile, tau
+        self.target = Encoder(enc.cfg)
+        self.target.load_state_dict(enc.state_dict())
+        self.target.requires_grad_(False)
+
+    @staticmethod
+    def value(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return -torch.sqrt(((a - b) ** 2).sum(-1) + 1e-6)
+
+    def sample_goals(self, data: Frames, e, t, g):
+        """Goals: 10% the next state itself, 60% a geometric-offset future frame, 30% any frame."""
+        B = e.shape[0]
+        u = torch.rand(B, generator=g)
+        off = torch.distributions.Geometric(probs=torch.full((B,), 1 - self.gamma)).sample() + 1
+        ge, gt = e.clone(), torch.minimum(t + off.long(), torch.full_like(t, data.T1 - 1))
+        ge[u < 0.1], gt[u < 0.1] = e[u < 0.1], t[u < 0.1] + 1
+        rnd = u >= 0.7
+        ge[rnd] = torch.randint(0, data.N, (int(rnd.sum()),), generator=g)
+        gt[rnd] = torch.randint(0, data.T1, (int(rnd.sum()),), generator=g)
+        return ge, gt
+
+    def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
+        e, t = data.sample_steps(B, g)
+        ge, gt = self.sample_goals(data, e, t, g)
+        at_goal = ((ge == e) & (gt == t + 1)).to(self.target.pos.device)  # reaching the goal ends the episode
+        with torch.no_grad():
+            _, p1 = self.target(torch.cat([data.obs[e, t + 1], data.obs[ge, gt]]))
+            v_next = self.value(p1[:B], p1[B:])
+            target = -1.0 + self.gamma * (~at_goal).float() * v_next
+            target = torch.where(at_goal, torch.full_like(target, -1.0), target)
+        _, p = enc(torch.cat([data.obs[e, t], data.obs[ge, gt]]))
+        v = self.value(p[:B], p[B:])
+        diff = target - v
+        weight = torch.where(diff > 0, self.expectile, 1 - self.expectile)
+        loss = (weight * diff**2).mean()
+        return loss, {"v": v.mean().item()}
+
+    @torch.no_grad()
+    def update_target(self, enc: Encoder) -> None:
+        for pt, p in zip(self.target.parameters(), enc.parameters()):
+            pt.mul_(1 - self.tau).add_(self.tau * p)
+
+
+class TemporalDistanceLoss(nn.Module):
+    """Monte-Carlo temporal distance: expectile regression of latent distance onto step offsets."""
+
+    def __init__(self, expectile: float = 0.9, scale: float = 0.1):
+        super().__init__()
+        self.expectile, self.scale = expectile, scale
+
+    def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
+        e = torch.randint(0, data.N, (B,), generator=g)
+        t = torch.randint(0, data.T1 - 1, (B,), generator=g)
+        room = data.T1 - 1 - t  # steps left in the episode, >= 1
+        near = torch.randint(1, 11, (B,), generator=g)
+        anywhere = (torch.rand(B, generator=g) * room).long() + 1
+        k = torch.where(torch.rand(B, generator=g) < 0.5, near, anywhere)
+        k = torch.minimum(k, room)
+        _, z = enc(torch.cat([data.obs[e, t], data.obs[e, t + k]]))
+        d = torch.sqrt(((z[:B] - z[B:]) ** 2).sum(1) + 1e-6)
+        k = k.to(d.device)
+        diff = self.scale * k.float() - d  # < 0: the latent says farther than an observed path
+        weight = torch.where(diff < 0, self.expectile, 1 - self.expectile)
+        loss = (weight * diff**2).mean()
+        return loss, {"d_over_k": (d / (self.scale * k.float())).mean().item()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="dataset folder written by `deno task dataset`")
+    ap.add_argument("--objective", choices=["random", "sfa", "hilp", "tdist"], required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
+    ap.add_argument("--steps", type=int, default=100000, help="maximum optimiser steps")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--episodes", type=int, default=None, help="use only the first N episodes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is present")
+    for f in ("dim", "depth", "heads", "patch", "global_dim"):
+        ap.add_argument(f"--{f.replace('_', '-')}", type=int, default=getattr(EncoderConfig(), f))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    data = Frames(args.data, args.episodes)
+    cfg = EncoderConfig(image_size=data.obs.shape[2], patch=args.patch, dim=args.dim, depth=args.depth,
+                        heads=args.heads, global_dim=args.global_dim)
+    enc = Encoder(cfg).to(args.device)
+    loss_fn = {"sfa": lambda: SfaLoss(cfg, data.actions.shape[-1]), "hilp": lambda: HilpLoss(enc),
+               "tdist": lambda: TemporalDistanceLoss(),
+               "random": lambda: None}[args.objective]()
+    if loss_fn is not None:
+        loss_fn.to(args.device)
+    params = list(enc.parameters()) + (list(loss_fn.idm.parameters()) if isinstance(loss_fn, SfaLoss) else [])
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
+    g = torch.Generator().manual_seed(args.seed)
+    step, log = 0, []
+    ckpt = out / "encoder.pt"
+    if ckpt.exists():  # resume
+        state = torch.load(ckpt, weights_only=False, map_location=args.device)
+        enc.load_state_dict(state["model"])
+        if state.get("optimizer"):
+            opt.load_state_dict(state["optimizer"])
+        if isinstance(loss_fn, HilpLoss) and state.get("target"):
+            loss_fn.target.load_state_dict(state["target"])
+        if isinstance(loss_fn, SfaLoss) and state.get("idm"):
+            loss_fn.idm.load_state_dict(state["idm"])
+        step, log = state["step"], state.get("log", [])
+        g.manual_seed(args.seed + step)
+        print(f"resumed from {ckpt} at step {step}", flush=True)
+
+    def save():
+        extra = {"step": step, "log": log, "objective": args.objective, "optimizer": opt.state_dict(),
+                 "data": str(args.data)}
+        if isinstance(loss_fn, HilpLoss):
+            extra["target"] = loss_fn.target.state_dict()
+        if isinstance(loss_fn, SfaLoss):
+            extra["idm"] = loss_fn.idm.state_dict()
+        save_checkpoint(ckpt, enc, cfg, **extra)
+
+    t0 = last_print = last_save = time.time()
+    n_params = sum(p.numel() for p in enc.parameters())
+    print(f"{args.objective}: {n_params / 1e6:.3f} M encoder parameters, {data.N} episodes", flush=True)
+    while loss_fn is not None and step < args.steps and time.time() - t0 < args.minutes * 60:
+        lr = args.lr * min(1.0, (step + 1) / 200)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        loss, parts = loss_fn(enc, data, args.batch, g)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if isinstance(loss_fn, HilpLoss):
+            loss_fn.update_target(enc)
+        step += 1
+        now = time.time()
+        if now - last_print > 10:
+            rate = step / max(now - t0, 1e-9)
+            log.append({"step": step, "loss": loss.item(), **parts})
+            print(f"step {step} loss {loss.item():.4f} {json.dumps({k: round(v, 4) for k, v in parts.items()})} "
+                  f"({rate:.1f} steps/s, {now - t0:.0f}s)", flush=True)
+            last_print = now
+        if now - last_save > 60:
+            save()
+            last_save = now
+    save()
+    print(f"saved {ckpt} after {step} steps, {time.time() - t0:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

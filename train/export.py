@@ -1,0 +1,152 @@
+"""Export a trained encoder + predictor to ONNX with model.json (DESIGN's model contract)
+and reference outputs the Deno parity tests compare against.
+
+  python -m train.export --encoder runs/enc_hilp/encoder.pt --predictor runs/pred_wall/predictor.pt \
+      --out models/wall/fp32
+
+Graphs: encoder  image uint8 [B, H, W, 3] -> tokens [B, N, D], global [B, G]
+        predictor tokens [B, h, N, D], global [B, h, G], action [B, h, A], proprio [B, h, P]
+                  -> next_tokens [B, h, N, D], next_global [B, h, G], next_proprio [B, h, P]
+The batch axis is dynamic; `global` is already divided by the predictor's global_scale.
+"""
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .landscape import load_encoder
+from .predictor import Predictor, PredictorConfig
+from .vit import pool_tokens
+
+OPSET = 17
+
+
+class EncoderGraph(nn.Module):
+    """The frozen encoder as the planner sees it: pooled patch tokens, scaled global embedding."""
+
+    def __init__(self, enc, global_scale: float, pool: int):
+        super().__init__()
+        self.enc, self.scale, self.pool = enc, global_scale, pool
+
+    def forward(self, image):
+        tokens, g = self.enc(image)
+        return pool_tokens(tokens, self.pool), g / self.scale
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, seed: int = 0) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    enc = load_encoder(encoder_ckpt)
+    pstate = torch.load(predictor_ckpt, weights_only=False, map_location="cpu")
+    pcfg = PredictorConfig(**pstate["config"])
+    pred = Predictor(pcfg)
+    pred.load_state_dict(pstate["model"])
+    pred.eval()
+    meta, scale = pstate["meta"], pstate["global_scale"]
+    ecfg = enc.cfg
+    pool = pstate.get("token_pool", 1)
+    graph = EncoderGraph(enc, scale, pool).eval()
+    g = torch.Generator().manual_seed(seed)
+
+    image = torch.randint(0, 256, (2, ecfg.image_size, ecfg.image_size, 3), generator=g, dtype=torch.uint8)
+    enc_in = (image,)
+    h = pcfg.num_hist
+    pred_in = (torch.randn(2, h, pcfg.tokens, pcfg.latent_dim, generator=g), torch.randn(2, h, pcfg.global_dim, generator=g),
+               torch.randn(2, h, pcfg.action_dim, generator=g), torch.randn(2, h, pcfg.proprio_dim, generator=g))
+    batch = {0: "batch"}
+    torch.onnx.export(graph, enc_in, out / "encoder.onnx", input_names=["image"], output_names=["tokens", "global"],
+                      dynamic_axes={"image": batch, "tokens": batch, "global": batch}, opset_version=OPSET,
+                      dynamo=False)
+    p_names = ["tokens", "global", "action", "proprio"]
+    p_out = ["next_tokens", "next_global", "next_proprio"]
+    torch.onnx.export(pred, pred_in, out / "predictor.onnx", input_names=p_names, output_names=p_out,
+                      dynamic_axes={n: batch for n in p_names + p_out}, opset_version=OPSET, dynamo=False)
+
+    with torch.no_grad():
+        e_ref = graph(*enc_in)
+        # Reference predictor inputs from real encoder outputs, so parity covers realistic ranges.
+        p_ref_in = (e_ref[0][:, None].repeat(1, h, 1, 1), e_ref[1][:, None].repeat(1, h, 1)) + pred_in[2:]
+        p_ref = pred(*p_ref_in)
+    flat = lambda t: t.detach().reshape(-1).tolist()  # noqa: E731
+    reference = {
+        "encoder": {"inputs": {"image": {"shape": list(image.shape), "data": flat(image)}},
+                    "outputs": {n: {"shape": list(t.shape), "data": flat(t)} for n, t in zip(["tokens", "global"], e_ref)}},
+        "predictor": {"inputs": {n: {"shape": list(t.shape), "data": flat(t)} for n, t in zip(p_names, p_ref_in)},
+                      "outputs": {n: {"shape": list(t.shape), "data": flat(t)} for n, t in zip(p_out, p_ref)}},
+    }
+    (out / "reference.json").write_text(json.dumps(reference))
+
+    fs, A = meta["frameskip"], meta["action_dim"]
+    log = pstate.get("log") or [{}]
+    model = {
+        "format": "edgewm-model/1",
+        "task": meta["task"],
+        "variant": out.name,
+        "image_size": ecfg.image_size,
+        "patch": ecfg.patch,
+        "patch_grid": [ecfg.image_size // ecfg.patch] * 2,
+        "token_pool": pool,
+        "tokens": pcfg.tokens,
+        "latent_dim": pcfg.latent_dim,
+        "global_dim": pcfg.global_dim,
+        "num_hist": h,
+        "frameskip": fs,
+        "env_action_dim": A,
+        "action_dim": pcfg.action_dim,
+        "proprio_dim": pcfg.proprio_dim,
+        # Model actions are frameskip env actions, each z-scored with the dataset's per-dimension stats.
+        "action_mean": meta["action_mean"] * fs,
+        "action_std": meta["action_std"] * fs,
+        "action_low": meta["action_low"] * fs,
+        "action_high": meta["action_high"] * fs,
+        "proprio_mean": meta["proprio_mean"],
+        "proprio_std": meta["proprio_std"],
+        "objective": objective,
+        "tensors": {
+            "encoder": {"inputs": {"image": ["batch", ecfg.image_size, ecfg.image_size, 3]},
+                        "outputs": {"tokens": ["batch", pcfg.tokens, pcfg.latent_dim], "global": ["batch", pcfg.global_dim]}},
+            "predictor": {"inputs": {"tokens": ["batch", h, pcfg.tokens, pcfg.latent_dim], "global": ["batch", h, pcfg.global_dim],
+                                     "action": ["batch", h, pcfg.action_dim], "proprio": ["batch", h, pcfg.proprio_dim]},
+                          "outputs": {"next_tokens": ["batch", h, pcfg.tokens, pcfg.latent_dim],
+                                      "next_global": ["batch", h, pcfg.global_dim],
+                                      "next_proprio": ["batch", h, pcfg.proprio_dim]}},
+        },
+        "training": {
+            "data": {k: meta[k] for k in ("task", "episodes", "steps", "seed", "version")},
+            "encoder": {"checkpoint": str(encoder_ckpt), "config": torch.load(encoder_ckpt, weights_only=False)["config"],
+                        "objective": torch.load(encoder_ckpt, weights_only=False).get("objective"),
+                        "steps": torch.load(encoder_ckpt, weights_only=False).get("step")},
+            "predictor": {"config": pstate["config"], "steps": pstate["step"], "final": log[-1]},
+            "global_scale": scale,
+        },
+        "files": {f: {"sha256": sha256(out / f), "bytes": (out / f).stat().st_size}
+                  for f in ("encoder.onnx", "predictor.onnx", "reference.json")},
+    }
+    (out / "model.json").write_text(json.dumps(model, indent=2) + "\n")
+    return model
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--encoder", required=True)
+    ap.add_argument("--predictor", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--patch-weight", type=float, default=1.0, help="weight of patch-token MSE in the planning cost")
+    ap.add_argument("--global-weight", type=float, default=1.0, help="weight of the global-embedding distance")
+    ap.add_argument("--proprio-weight", type=float, default=0.0, help="DINO-WM's alpha on the proprio MSE")
+    args = ap.parse_args()
+    objective = {"patch": args.patch_weight, "global": args.global_weight, "proprio": args.proprio_weight,
+                 "mode": "last"}
+    m = export(args.encoder, args.predictor, Path(args.out), objective)
+    print(json.dumps({k: v["bytes"] for k, v in m["files"].items()}))
+
+
+if __name__ == "__main__":
+    main()

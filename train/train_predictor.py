@@ -1,0 +1,166 @@
+"""Train one task's predictor on frozen encoder latents (teacher forcing, MSE on the
+visual, global and proprio parts, as DINO-WM).
+
+  python -m train.train_predictor --data data/wall --encoder runs/enc_hilp/encoder.pt \
+      --minutes 10 --out runs/pred_wall
+
+Latents of every dataset frame are computed once (the encoder is frozen). Progress
+prints every few seconds; checkpoints every minute; rerunning with the same --out
+resumes.
+"""
+import argparse
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .encoder import Frames
+from .landscape import load_encoder
+from .predictor import Predictor, PredictorConfig
+from .vit import pool_tokens, save_checkpoint
+
+
+@torch.no_grad()
+def encode_all(enc, obs: torch.Tensor, batch: int = 512, pool: int = 1):
+    """obs (N, T, H, W, 3) uint8 -> tokens (N, T, n, D) (grid pooled by `pool`), global (N, T, G)."""
+    N, T = obs.shape[:2]
+    flat = obs.reshape(N * T, *obs.shape[2:])
+    toks, gs = [], []
+    for i in range(0, len(flat), batch):
+        t, g = enc(flat[i:i + batch])
+        toks.append(pool_tokens(t, pool))
+        gs.append(g)
+    return torch.cat(toks).reshape(N, T, *toks[0].shape[1:]), torch.cat(gs).reshape(N, T, -1)
+
+
+class Windows:
+    """Training windows: num_hist + 1 frames, frameskip apart, with the actions between them."""
+
+    def __init__(self, data: Frames, tokens, global_, proprio, meta: dict, num_hist: int, global_scale: float):
+        fs = meta["frameskip"]
+        self.fs, self.h = fs, num_hist
+        self.tokens, self.global_ = tokens, global_ / global_scale
+        a_mean, a_std = torch.tensor(meta["action_mean"]), torch.tensor(meta["action_std"])
+        p_mean, p_std = torch.tensor(meta["proprio_mean"]), torch.tensor(meta["proprio_std"])
+        self.actions = (data.actions - a_mean) / a_std  # (N, T, A) z-scored
+        self.proprio = (proprio - p_mean) / p_std  # (N, T+1, P) z-scored
+        self.N, self.T1 = tokens.shape[:2]
+        self.span = num_hist * fs  # frames covered after the window's first
+
+    def sample(self, B: int, g: torch.Generator):
+        e = torch.randint(0, self.N, (B,), generator=g)
+        t0 = torch.randint(0, self.T1 - self.span, (B,), generator=g)
+        idx = t0[:, None] + torch.arange(self.h + 1)[None] * self.fs  # (B, h+1) frame indices
+        E = e[:, None].expand_as(idx)
+        act_idx = t0[:, None, None] + torch.arange(self.h)[None, :, None] * self.fs + torch.arange(self.fs)[None, None]
+        act = self.actions[e[:, None, None].expand_as(act_idx), act_idx]  # (B, h, fs, A)
+        return (self.tokens[E, idx], self.global_[E, idx], act.flatten(2), self.proprio[E, idx])
+
+
+def loss_fn(pred: Predictor, batch):
+    dev = pred.pos.device
+    tok, glo, act, pro = (t.to(dev) for t in batch)  # (B, h+1, N, D), (B, h+1, G), (B, h, A*fs), (B, h+1, P)
+    t_hat, g_hat, p_hat = pred(tok[:, :-1], glo[:, :-1], act, pro[:, :-1])
+    parts = {
+        "visual": F.mse_loss(t_hat, tok[:, 1:]),
+        "global": F.mse_loss(g_hat, glo[:, 1:]),
+        "proprio": F.mse_loss(p_hat, pro[:, 1:]),
+    }
+    return sum(parts.values()), {k: v.item() for k, v in parts.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--encoder", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--steps", type=int, default=200000)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--num-hist", type=int, default=1)
+    ap.add_argument("--depth", type=int, default=3)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--pool", type=int, default=2, help="average k x k patch tokens into one latent token")
+    ap.add_argument("--episodes", type=int, default=None)
+    ap.add_argument("--holdout", type=int, default=50, help="last N episodes kept out of training")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is present")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    data = Frames(args.data, args.episodes)
+    meta = data.meta
+    enc = load_encoder(args.encoder).to(args.device)
+    t0 = time.time()
+    tokens, global_ = encode_all(enc, data.obs, pool=args.pool)
+    tokens, global_ = tokens.cpu(), global_.cpu()
+    print(f"encoded {data.N * data.T1} frames in {time.time() - t0:.0f}s", flush=True)
+    proprio = torch.from_numpy(np.load(Path(args.data) / "proprio.npy")[: data.N])
+    global_scale = float(global_.std())
+    train_n = data.N - args.holdout
+    win = Windows(data, tokens[:train_n], global_[:train_n], proprio[:train_n], meta, args.num_hist, global_scale)
+    win.actions = win.actions[:train_n]
+    held = Windows(data, tokens[train_n:], global_[train_n:], proprio[train_n:], meta, args.num_hist, global_scale)
+    held.actions = held.actions[train_n:]
+
+    cfg = PredictorConfig(tokens=tokens.shape[2], latent_dim=tokens.shape[3], global_dim=global_.shape[2],
+                          action_dim=meta["frameskip"] * meta["action_dim"], proprio_dim=meta["proprio_dim"],
+                          num_hist=args.num_hist, depth=args.depth, width=args.width)
+    pred = Predictor(cfg).to(args.device)
+    opt = torch.optim.AdamW(pred.parameters(), lr=args.lr, weight_decay=0.01)
+    g = torch.Generator().manual_seed(args.seed)
+    step, log = 0, []
+    ckpt = out / "predictor.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False, map_location=args.device)
+        pred.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, log = state["step"], state["log"]
+        g.manual_seed(args.seed + step)
+        print(f"resumed from {ckpt} at step {step}", flush=True)
+
+    def save():
+        save_checkpoint(ckpt, pred, cfg, step=step, log=log, optimizer=opt.state_dict(), global_scale=global_scale, token_pool=args.pool,
+                        encoder=str(args.encoder), data=str(args.data), meta=meta)
+
+    n_params = sum(p.numel() for p in pred.parameters())
+    print(f"predictor: {n_params / 1e6:.3f} M parameters, {cfg.tokens}+1 tokens/frame, width {cfg.width}, "
+          f"{train_n} train episodes", flush=True)
+    t0 = last_print = last_save = time.time()
+    while step < args.steps and time.time() - t0 < args.minutes * 60:
+        lr = args.lr * min(1.0, (step + 1) / 300)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        loss, parts = loss_fn(pred, win.sample(args.batch, g))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(pred.parameters(), 1.0)
+        opt.step()
+        step += 1
+        now = time.time()
+        if now - last_print > 10 or step == args.steps:
+            with torch.no_grad():
+                hl, hp = loss_fn(pred, held.sample(512, torch.Generator().manual_seed(1)))
+            log.append({"step": step, "loss": loss.item(), **parts, "held_out": hl.item()})
+            print(f"step {step} loss {loss.item():.4f} {json.dumps({k: round(v, 4) for k, v in parts.items()})} "
+                  f"held-out {hl.item():.4f} ({step / (now - t0):.1f} steps/s)", flush=True)
+            last_print = now
+        if now - last_save > 60:
+            save()
+            last_save = now
+    save()
+    print(f"saved {ckpt} after {step} steps", flush=True)
+
+
+if __name__ == "__main__":
+    main()

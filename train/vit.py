@@ -1,0 +1,86 @@
+"""The DINO-WM-Edge encoder: a small ViT over task frames.
+
+Read top-down: attention block, then the encoder. The encoder returns patch
+tokens (the predictor's latent space, as DINOv2's are in DINO-WM) and a pooled
+global embedding from the CLS token, whose distance is the planning cost that
+patch-token MSE cannot give on its own (see train/README.md, encoder study).
+"""
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class EncoderConfig:
+    image_size: int = 64  # frames are square RGB, as rendered by tasks/
+    patch: int = 8  # 8x8 patches -> 64 tokens per frame; fewer tokens = cheaper planning
+    dim: int = 96  # token width
+    depth: int = 4  # transformer blocks
+    heads: int = 4  # attention heads (dim must divide by it)
+    mlp_ratio: int = 4  # hidden width of each block's MLP, in units of dim
+    global_dim: int = 32  # width of the global planning embedding
+
+    @property
+    def tokens(self) -> int:
+        return (self.image_size // self.patch) ** 2
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block; `mask` is an additive attention mask or None."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: int):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.fc1 = nn.Linear(dim, mlp_ratio * dim)
+        self.fc2 = nn.Linear(mlp_ratio * dim, dim)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)  # 3 x (B, T, C)
+        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))  # (B, h, T, c)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, h, T, c)
+        x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: EncoderConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.patch_embed = nn.Conv2d(3, cfg.dim, cfg.patch, stride=cfg.patch)
+        self.cls = nn.Parameter(torch.zeros(1, 1, cfg.dim))
+        self.pos = nn.Parameter(torch.randn(1, 1 + cfg.tokens, cfg.dim) * 0.02)
+        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth))
+        self.ln = nn.LayerNorm(cfg.dim)
+        self.head = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.global_dim))
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images uint8 (B, H, W, 3) -> patch tokens (B, N, dim), global embedding (B, global_dim)."""
+        x = images.to(self.pos.device).permute(0, 3, 1, 2).float() / 255.0 - 0.5  # (B, 3, H, W)
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)  # (B, N, dim)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos  # (B, 1+N, dim)
+        for blk in self.blocks:
+            x = blk(x)
+        x = self.ln(x)
+        return x[:, 1:], self.head(x[:, 0])
+
+
+def pool_tokens(tokens: torch.Tensor, k: int) -> torch.Tensor:
+    """Average k x k neighbourhoods of the patch grid: (B, N, D) -> (B, N / k^2, D). Fewer tokens per
+    frame is what makes CPU planning affordable (DESIGN, measured facts)."""
+    if k == 1:
+        return tokens
+    B, N, D = tokens.shape
+    s = int(round(N**0.5))
+    x = tokens.transpose(1, 2).reshape(B, D, s, s)  # (B, D, s, s)
+    return F.avg_pool2d(x, k).flatten(2).transpose(1, 2)  # (B, N/k^2, D)
+
+
+def save_checkpoint(path, model: nn.Module, cfg, **extra) -> None:
+    """Checkpoints carry their config, so a resume rebuilds the exact model."""
+    torch.save({"config": asdict(cfg), "model": model.state_dict(), **extra}, path)
