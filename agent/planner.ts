@@ -21,6 +21,11 @@ export const PRESETS = {
   fast: { cem: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 }, execute: 1 },
 } as const satisfies Record<string, PlanPreset>;
 
+/** Thrown when a plan runs past its deadline (checked before every batch of rollouts). */
+export class DeadlineError extends Error {
+  override name = "DeadlineError";
+}
+
 /** Plan from an observed latent to a goal latent; returns z-scored actions [H * A] and the best cost. */
 export async function planLatent(
   model: WorldModel,
@@ -31,12 +36,14 @@ export async function planLatent(
   preset: PlanPreset,
   rng: import("../tasks/rng.ts").Rng,
   warm?: Float32Array,
+  deadline = Infinity,
 ): Promise<{ plan: Float32Array; cost: number }> {
   const c = model.card, H = preset.cem.horizon;
   const low = c.action_low.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
   const high = c.action_high.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
   const mode = c.objective.mode ?? "last";
   const cost = async (batch: Float32Array, n: number) => {
+    if (performance.now() > deadline) throw new DeadlineError("the plan ran past its deadline");
     const steps = await model.rollout(start, startProprio, batch, n, H);
     if (mode === "last") return model.cost(steps[H - 1], goal, goalProprio, n);
     const J = new Float64Array(n);

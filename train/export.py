@@ -37,6 +37,19 @@ class EncoderGraph(nn.Module):
         return pool_tokens(tokens, self.pool), g / self.scale
 
 
+def export_encoder_only(encoder_ckpt: str, out: Path) -> Path:
+    """Just the encoder graph (global embedding unscaled), for encoder studies without a predictor."""
+    out.mkdir(parents=True, exist_ok=True)
+    enc = load_encoder(encoder_ckpt)
+    graph = EncoderGraph(enc, 1.0, 1).eval()
+    image = torch.zeros(2, enc.cfg.image_size, enc.cfg.image_size, 3, dtype=torch.uint8)
+    path = out / "encoder.onnx"
+    torch.onnx.export(graph, (image,), path, input_names=["image"], output_names=["tokens", "global"],
+                      dynamic_axes={"image": {0: "batch"}, "tokens": {0: "batch"}, "global": {0: "batch"}},
+                      opset_version=OPSET, dynamo=False)
+    return path
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -136,12 +149,18 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--encoder", required=True)
-    ap.add_argument("--predictor", required=True)
+    ap.add_argument("--predictor", help="predictor checkpoint (omit with --encoder-only)")
+    ap.add_argument("--encoder-only", action="store_true", help="write just encoder.onnx, for encoder studies")
     ap.add_argument("--out", required=True)
     ap.add_argument("--patch-weight", type=float, default=1.0, help="weight of patch-token MSE in the planning cost")
     ap.add_argument("--global-weight", type=float, default=1.0, help="weight of the global-embedding distance")
     ap.add_argument("--proprio-weight", type=float, default=0.0, help="DINO-WM's alpha on the proprio MSE")
     args = ap.parse_args()
+    if args.encoder_only:
+        print(export_encoder_only(args.encoder, Path(args.out)))
+        return
+    if not args.predictor:
+        ap.error("--predictor is required unless --encoder-only")
     objective = {"patch": args.patch_weight, "global": args.global_weight, "proprio": args.proprio_weight,
                  "mode": "last"}
     m = export(args.encoder, args.predictor, Path(args.out), objective)

@@ -5,6 +5,7 @@ tokens (the predictor's latent space, as DINOv2's are in DINO-WM) and a pooled
 global embedding from the CLS token, whose distance is the planning cost that
 patch-token MSE cannot give on its own (see train/README.md, encoder study).
 """
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -76,7 +77,7 @@ def pool_tokens(tokens: torch.Tensor, k: int) -> torch.Tensor:
     if k == 1:
         return tokens
     B, N, D = tokens.shape
-    s = int(round(N**0.5))
+    s = math.isqrt(int(N))  # grid side; int() keeps ONNX tracing happy (N is fixed)
     x = tokens.transpose(1, 2).reshape(B, D, s, s)  # (B, D, s, s)
     return F.avg_pool2d(x, k).flatten(2).transpose(1, 2)  # (B, N/k^2, D)
 

@@ -1,0 +1,124 @@
+/**
+ * Encoder study, closed loop: CEM on the TRUE simulator whose cost is computed
+ * by an encoder on rendered frames (no predictor), under the fixed protocol.
+ * It measures what an encoder's latent distance is worth as a planning cost,
+ * apart from any predictor error (after DESIGN's synthetic-cost experiment).
+ *
+ *   deno run -A study/encoder_planning.ts --task wall --encoder runs/onnx_tdist/encoder.onnx --cost global
+ *
+ * --cost: global (L2 of global embeddings), patch (MSE of patch tokens), pixels
+ * (MSE of frames; no encoder needed), true (the task's true distance).
+ */
+import * as ort from "onnxruntime-node";
+import { cem, type CemOptions, shiftPlan } from "../agent/cem.ts";
+import { intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+import { evaluate, type Planner } from "../tasks/evaluation.ts";
+import { getTask } from "../tasks/registry.ts";
+import type { Task } from "../tasks/task.ts";
+
+type Embed = (images: Uint8Array, n: number) => Promise<Float32Array[]>;
+
+function encoderEmbed(session: ort.InferenceSession, which: "global" | "tokens", size: number): Embed {
+  return async (images, n) => {
+    const out = await session.run({ image: new ort.Tensor("uint8", images, [n, size, size, 3]) });
+    const data = out[which].data as Float32Array, w = data.length / n;
+    return Array.from({ length: n }, (_, i) => data.subarray(i * w, (i + 1) * w));
+  };
+}
+
+function studyPlanner(
+  task: Task,
+  embed: Embed | null,
+  metric: "l2" | "mse",
+  opts: CemOptions,
+  execute: number,
+): Planner {
+  const A = task.actionDim, F = task.frameskip, D = F * A, H = opts.horizon, S = 64;
+  let goalKey: Uint8Array | null = null, goalVec: Float32Array | null = null;
+  return {
+    async plan(obs, goal, warm, rng) {
+      if (goalKey !== goal.image()) {
+        goalKey = goal.image();
+        goalVec = embed ? (await embed(goalKey, 1))[0] : Float32Array.from(goalKey);
+      }
+      const cost = async (batch: Float32Array, n: number) => {
+        const J = new Float64Array(n);
+        if (!embed && !goalVec) return J;
+        const finals = new Uint8Array(n * S * S * 3);
+        const states: Float64Array[] = [];
+        for (let i = 0; i < n; i++) {
+          const sim = task.create(obs.state);
+          for (let k = 0; k < H * F; k++) sim.step(batch.subarray(i * H * D + k * A, i * H * D + (k + 1) * A));
+          states.push(sim.state());
+          finals.set(task.render(sim.state(), S), i * S * S * 3);
+        }
+        const vecs = embed
+          ? await embed(finals, n)
+          : states.map((_, i) => finals.subarray(i * S * S * 3, (i + 1) * S * S * 3));
+        for (let i = 0; i < n; i++) {
+          let d = 0;
+          for (let j = 0; j < goalVec!.length; j++) d += (vecs[i][j] - goalVec![j]) ** 2;
+          J[i] = metric === "l2" ? Math.sqrt(d) : d / goalVec!.length;
+        }
+        return J;
+      };
+      const r = await cem(cost, D, opts, rng, warm);
+      return { actions: r.plan, warm: shiftPlan(r.plan, D, execute) };
+    },
+  };
+}
+
+if (import.meta.main) {
+  await runCli(async () => {
+    const f = parseFlags(Deno.args, {
+      task: { type: "string" },
+      encoder: { type: "string" },
+      cost: { type: "string", default: "global" },
+      episodes: { type: "string", default: "20" },
+      budget: { type: "string", default: "50" },
+      seed: { type: "string", default: "0" },
+      label: { type: "string" },
+    });
+    const task = getTask(stringFlag(f.task, "task"));
+    const cost = f.cost as string;
+    const D = task.frameskip * task.actionDim;
+    const opts: CemOptions = {
+      horizon: 5,
+      samples: 64,
+      topk: 8,
+      iterations: 4,
+      initStd: 1,
+      low: Array.from({ length: D }, (_, j) => task.actionLow[j % task.actionDim]),
+      high: Array.from({ length: D }, (_, j) => task.actionHigh[j % task.actionDim]),
+    };
+    let planner: Planner;
+    if (cost === "true") {
+      const { oraclePlanner } = await import("../tasks/oracle.ts");
+      planner = oraclePlanner(task, { cem: opts, execute: 2 });
+    } else if (cost === "pixels") {
+      planner = studyPlanner(task, null, "mse", opts, 2);
+    } else {
+      const session = await ort.InferenceSession.create(stringFlag(f.encoder, "encoder"), { intraOpNumThreads: 2 });
+      const which = cost === "patch" ? "tokens" : "global";
+      planner = studyPlanner(task, encoderEmbed(session, which, 64), cost === "patch" ? "mse" : "l2", opts, 2);
+    }
+    const t0 = performance.now();
+    const r = await evaluate(task, planner, {
+      episodes: intFlag(f.episodes, "episodes", 1),
+      seed: intFlag(f.seed, "seed", 0),
+      budget: intFlag(f.budget, "budget", 1),
+      execute: 2,
+    });
+    console.log(JSON.stringify({
+      study: "encoder_planning",
+      task: task.name,
+      encoder: f.label ?? f.encoder ?? cost,
+      cost,
+      episodes: r.episodes,
+      budget: r.budget,
+      success_rate: r.success_rate,
+      success_at: r.success_at,
+      seconds: +((performance.now() - t0) / 1000).toFixed(0),
+    }));
+  });
+}

@@ -1,0 +1,158 @@
+// The HTTP app through app.request(): routes, validation (each bad input is a 4xx naming the field),
+// auth, body limit, bounded concurrency and deadlines. Uses the committed wall model.
+import assert from "node:assert/strict";
+import { createApp } from "../agent/app.ts";
+import { encodeBase64 } from "../agent/base64.ts";
+import { WorldModel } from "../agent/world_model.ts";
+import { encodePng } from "../tasks/png.ts";
+import { getTask } from "../tasks/registry.ts";
+
+const MODEL_DIR = "models/wall/fp32";
+const model = await WorldModel.load(MODEL_DIR, { threads: 1 });
+const models = new Map([["wall/fp32", model]]);
+const wall = getTask("wall");
+const quiet = () => {};
+
+const png = (state: number[], size = 64) =>
+  encodeBase64(encodePng(wall.render(Float64Array.from(state), size), size, size));
+const body = (over: Record<string, unknown> = {}) => ({
+  task: "wall",
+  observation: { image: { png: png([10, 20]) }, proprio: [10, 20] },
+  goal: { image: { png: png([50, 40]) }, proprio: [50, 40] },
+  planner: { preset: "fast", samples: 16, topk: 4, iterations: 2 },
+  seed: 1,
+  ...over,
+});
+
+function app(opts: Partial<Parameters<typeof createApp>[0]> = {}) {
+  return createApp({ models, isReady: () => true, log: quiet, ...opts });
+}
+
+async function post(a: ReturnType<typeof createApp>, payload: unknown, headers: Record<string, string> = {}) {
+  const res = await a.request("/v1/plan", {
+    method: "POST",
+    body: typeof payload === "string" ? payload : JSON.stringify(payload),
+    headers: { "content-type": "application/json", ...headers },
+  });
+  return { status: res.status, json: await res.json(), headers: res.headers };
+}
+
+Deno.test("GET /health, /ready, /v1/models, /openapi.json and /metrics answer", async () => {
+  let ready = false;
+  const a = app({ isReady: () => ready });
+  assert.equal((await a.request("/health")).status, 200);
+  assert.equal((await a.request("/ready")).status, 503);
+  ready = true;
+  assert.equal((await a.request("/ready")).status, 200);
+  const m = await (await a.request("/v1/models")).json();
+  assert.equal(m.models[0].id, "wall/fp32");
+  const doc = await (await a.request("/openapi.json")).json();
+  assert.ok(doc.paths["/v1/plan"].post.requestBody);
+  const metrics = await (await a.request("/metrics")).text();
+  assert.match(metrics, /edgewm_requests_total\{route="\/ready",status="503"\} 1/);
+  const nf = await a.request("/nope");
+  assert.equal(nf.status, 404);
+  assert.match((await nf.json()).error, /no route/);
+});
+
+Deno.test("POST /v1/plan returns H model actions in env units, a warm start, and is seeded", async () => {
+  const a = app();
+  const r1 = await post(a, body()), r2 = await post(a, body());
+  assert.equal(r1.status, 200, JSON.stringify(r1.json));
+  assert.equal(r1.json.actions.length, 5);
+  for (const act of r1.json.actions) {
+    assert.equal(act.length, 10);
+    for (const v of act) assert.ok(v >= -1 && v <= 1, `action ${v} outside the env bounds`);
+  }
+  assert.equal(r1.json.warm_start.length, 50);
+  assert.deepEqual(r1.json.actions, r2.json.actions, "same request + seed, same plan");
+  const r3 = await post(a, body({ seed: 2 }));
+  assert.notDeepEqual(r1.json.actions, r3.json.actions);
+  // The warm start it returned is accepted back (stateless MPC).
+  const r4 = await post(a, body({ warm_start: r1.json.warm_start }));
+  assert.equal(r4.status, 200);
+  // Raw RGB works like PNG.
+  const rgb = Array.from(wall.render(Float64Array.of(10, 20)));
+  const r5 = await post(a, body({ observation: { image: { rgb }, proprio: [10, 20] } }));
+  assert.deepEqual(r5.json.actions, r1.json.actions);
+});
+
+const BAD: [string, unknown, number, string][] = [
+  ["empty body", "", 400, "body"],
+  ["malformed JSON", "{task: wall", 400, "body"],
+  ["missing task", { ...body(), task: undefined }, 400, "task"],
+  ["unknown task", body({ task: "chess" }), 400, "task"],
+  ["unknown variant", body({ variant: "w1" }), 404, "variant"],
+  ["bad base64", body({ observation: { image: { png: "!!!not base64!!!" } } }), 400, "observation.image.png"],
+  ["truncated PNG", body({ goal: { image: { png: png([5, 5]).slice(0, 200) } } }), 400, "goal.image.png"],
+  ["wrong image size", body({ observation: { image: { png: png([10, 20], 32) } } }), 400, "observation.image.png"],
+  [
+    "wrong channel count",
+    body({ observation: { image: { rgb: new Array(64 * 64 * 4).fill(0) } } }),
+    400,
+    "observation.image.rgb",
+  ],
+  ["both png and rgb", body({ observation: { image: { png: png([1, 1]), rgb: [1] } } }), 400, "observation.image"],
+  [
+    "wrong proprio dims",
+    body({ observation: { image: { png: png([10, 20]) }, proprio: [1, 2, 3] } }),
+    400,
+    "observation.proprio",
+  ],
+  [
+    "Infinity in proprio",
+    '{"task":"wall","observation":{"image":{"rgb":[]},"proprio":[1e999,0]}}',
+    400,
+    "observation.proprio.0",
+  ],
+  ["NaN as a string", body({ goal: { image: { png: png([1, 1]) }, proprio: ["NaN", 0] } }), 400, "goal.proprio.0"],
+  ["0 samples", body({ planner: { samples: 0 } }), 400, "planner.samples"],
+  ["horizon 10^6", body({ planner: { horizon: 1e6 } }), 400, "planner.horizon"],
+  ["topk above samples", body({ planner: { samples: 4, topk: 9 } }), 400, "planner.topk"],
+  ["warm start of the wrong length", body({ warm_start: [0, 1, 2] }), 400, "warm_start"],
+  ["negative seed", body({ seed: -1 }), 400, "seed"],
+];
+
+for (const [what, payload, status, field] of BAD) {
+  Deno.test(`POST /v1/plan with ${what}: ${status} naming ${field}`, async () => {
+    const r = await post(app(), payload);
+    assert.equal(r.status, status, JSON.stringify(r.json));
+    assert.equal(r.json.field, field, JSON.stringify(r.json));
+    assert.equal(typeof r.json.error, "string");
+  });
+}
+
+Deno.test("an oversized body is refused with 413 before parsing", async () => {
+  const payload = JSON.stringify(body());
+  assert.ok(payload.length > 500);
+  const r = await post(app({ maxBodyBytes: 500 }), payload);
+  assert.equal(r.status, 413);
+  assert.equal(r.json.field, "body");
+});
+
+Deno.test("with an API key set, /v1/* needs it; /health does not", async () => {
+  const a = app({ apiKey: "s3cret" });
+  assert.equal((await post(a, body())).status, 401);
+  assert.equal((await post(a, body(), { authorization: "Bearer nope" })).status, 401);
+  assert.equal((await post(a, body(), { authorization: "Bearer s3cret" })).status, 200);
+  assert.equal((await post(a, body(), { "x-api-key": "s3cret" })).status, 200);
+  assert.equal((await a.request("/health")).status, 200);
+});
+
+Deno.test("beyond the queue, requests get 503 with Retry-After instead of waiting", async () => {
+  const a = app({ maxConcurrent: 1, maxQueue: 0 });
+  const results = await Promise.all([post(a, body()), post(a, body()), post(a, body())]);
+  const codes = results.map((r) => r.status).sort();
+  assert.deepEqual(codes, [200, 503, 503]);
+  assert.equal(results.find((r) => r.status === 503)!.headers.get("retry-after"), "1");
+});
+
+Deno.test("a plan past its deadline answers 504, never hangs", async () => {
+  const r = await post(app({ deadlineMs: 1 }), body({ planner: { samples: 64, iterations: 20 } }));
+  assert.equal(r.status, 504);
+});
+
+Deno.test("plan requests are refused with 503 until models are loaded", async () => {
+  const r = await post(app({ isReady: () => false }), body());
+  assert.equal(r.status, 503);
+});

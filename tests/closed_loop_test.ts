@@ -1,0 +1,55 @@
+// Closed-loop suites: seeded episodes driven through the HTTP app (image in, actions out,
+// warm start sent back by the client) and scored by the fixed protocol, next to the oracle.
+// Thresholds are set from measured runs (models/README.md); they sit below the measured rates
+// so the test catches regressions without flaking on a seed.
+import assert from "node:assert/strict";
+import { createApp } from "../agent/app.ts";
+import { WorldModel } from "../agent/world_model.ts";
+import { evaluate, type Planner } from "../tasks/evaluation.ts";
+import { runOracle } from "../tasks/oracle.ts";
+import { getTask } from "../tasks/registry.ts";
+
+/** A protocol Planner that asks the HTTP app, as a remote client would. */
+function httpPlanner(app: ReturnType<typeof createApp>, task: string, planner: Record<string, unknown>): Planner {
+  return {
+    async plan(obs, goal, warm) {
+      const res = await app.request("/v1/plan", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          task,
+          observation: { image: { rgb: Array.from(obs.image()) }, proprio: Array.from(obs.proprio) },
+          goal: { image: { rgb: Array.from(goal.image()) }, proprio: Array.from(goal.proprio) },
+          planner,
+          warm_start: warm ? Array.from(warm) : undefined,
+          seed: 0,
+        }),
+      });
+      const json = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(json));
+      return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start) };
+    },
+  };
+}
+
+const SUITES = [
+  { task: "wall", dir: "models/wall/fp32", episodes: 10, budget: 20, min: 0.6 },
+];
+
+for (const s of SUITES) {
+  Deno.test(`${s.task}: the served model reaches >= ${s.min} success over ${s.episodes} episodes (budget ${s.budget}), the oracle more`, async () => {
+    const model = await WorldModel.load(s.dir, { threads: 2 });
+    const app = createApp({ models: new Map([[`${s.task}/fp32`, model]]), isReady: () => true, log: () => {} });
+    const task = getTask(s.task);
+    const r = await evaluate(task, httpPlanner(app, s.task, { preset: "fast" }), {
+      episodes: s.episodes,
+      seed: 0,
+      budget: s.budget,
+      execute: 1,
+    });
+    const oracle = await runOracle(task, s.episodes, 0, s.budget);
+    console.log(JSON.stringify({ task: s.task, model: r.success_at, oracle: oracle.success_at }));
+    assert.ok(r.success_rate >= s.min, `model success ${r.success_rate} (${JSON.stringify(r.success_at)})`);
+    assert.ok(oracle.success_rate >= r.success_rate, "the oracle is the upper bound");
+  });
+}
