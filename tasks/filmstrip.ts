@@ -1,13 +1,14 @@
 /**
- * A filmstrip PNG of one oracle episode, so a person can see the task:
+ * A filmstrip PNG of one episode (the oracle's, or a model's with --model), so a person can see it:
  * start frame, the frame after each executed model action (subsampled to at
  * most `maxFrames`), then the goal frame, framed green on success and red
  * otherwise.
  *
  *   deno task render --task pusht --seed 0 --out pusht.png
+ *   deno task render --task wall --model models/wall/fp32 --out wall_model.png
  */
 import { intFlag, parseFlags, runCli, stringFlag } from "./cli.ts";
-import { evaluationEpisode } from "./evaluation.ts";
+import { evaluate, evaluationEpisode, type Planner } from "./evaluation.ts";
 import { runOracle } from "./oracle.ts";
 import { encodePng } from "./png.ts";
 import { getTask } from "./registry.ts";
@@ -34,19 +35,28 @@ function frame(img: Uint8Array, size: number, color: readonly number[], t: numbe
   return out;
 }
 
-/** Render one oracle episode as a filmstrip PNG. */
+/** Render one episode as a filmstrip PNG: the oracle's, or any protocol planner's. */
 export async function oracleFilmstrip(
   task: Task,
   seed: number,
   episode = 0,
   size = 96,
   maxFrames = 12,
+  planner?: { planner: Planner; execute: number; imageSize: number },
 ): Promise<{ png: Uint8Array; success: boolean; steps: number }> {
   const states: Float64Array[] = [];
-  const r = await runOracle(task, 1, seed, 50, undefined, {
-    first: episode,
-    onState: (s) => states.push(s),
-  });
+  const onState = (s: Float64Array) => states.push(s);
+  const r = planner
+    ? await evaluate(task, planner.planner, {
+      episodes: 1,
+      first: episode,
+      seed,
+      budget: 50,
+      execute: planner.execute,
+      imageSize: planner.imageSize,
+      onState,
+    })
+    : await runOracle(task, 1, seed, 50, undefined, { first: episode, onState });
   const goal = evaluationEpisode(task, seed, episode).goal;
   const pick = states.length <= maxFrames
     ? states
@@ -65,15 +75,26 @@ if (import.meta.main) {
       seed: { type: "string", default: "0" },
       episode: { type: "string", default: "0" },
       size: { type: "string", default: "96" },
+      model: { type: "string" },
       out: { type: "string" },
     });
     const task = getTask(stringFlag(f.task, "task"));
     const out = stringFlag(f.out, "out");
+    let planner;
+    if (f.model) {
+      // Imported only when asked for, so the oracle filmstrip needs no onnxruntime.
+      const { WorldModel } = await import("../agent/world_model.ts");
+      const { PRESETS, worldModelPlanner } = await import("../agent/planner.ts");
+      const model = await WorldModel.load(f.model as string);
+      planner = { planner: worldModelPlanner(model, PRESETS.fast), execute: 1, imageSize: model.card.image_size };
+    }
     const r = await oracleFilmstrip(
       task,
       intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
       intFlag(f.episode, "episode", 0),
       intFlag(f.size, "size", 16, 512),
+      12,
+      planner,
     );
     Deno.writeFileSync(out, r.png);
     console.log(JSON.stringify({ task: task.name, out, success: r.success, model_actions: r.steps }));

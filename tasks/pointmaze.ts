@@ -60,6 +60,8 @@ for (let r = 0; r <= rows; r++) {
   }
 }
 
+const BACKGROUNDS = new Map<number, Float32Array>();
+
 class MazeSim implements Sim {
   #s: Float64Array;
   constructor(s: Float64Array) {
@@ -126,8 +128,13 @@ export const pointmaze: Task = {
   },
   render(state, size = 64) {
     const c = new Canvas(size, { x0: -0.5, y0: -0.5, width: cols });
-    c.clear([222, 226, 232]);
-    c.region((x, y) => cellSolid(Math.round(x), Math.round(y)), [58, 66, 92]);
+    let bg = BACKGROUNDS.get(size);
+    if (!bg) { // the maze is static: rasterise it once per image size
+      c.clear([222, 226, 232]);
+      c.region((x, y) => cellSolid(Math.round(x), Math.round(y)), [58, 66, 92]);
+      BACKGROUNDS.set(size, bg = c.snapshot());
+    }
+    c.restore(bg);
     // Drawn at 1.5x the physical radius so the ball spans a few pixels at 64x64.
     c.circle(state[0], state[1], MAZE.radius * 1.5, [30, 170, 60]);
     return c.pixels();

@@ -115,6 +115,18 @@ export class Canvas {
     return this;
   }
 
+  /** A copy of the canvas contents, e.g. a static background to reuse across frames. */
+  snapshot(): Float32Array {
+    return this.#buf.slice();
+  }
+
+  /** Restore contents saved by `snapshot()` on a canvas of the same size. */
+  restore(saved: Float32Array): this {
+    if (saved.length !== this.#buf.length) throw new RangeError("snapshot is for another canvas size");
+    this.#buf.set(saved);
+    return this;
+  }
+
   /** The image as uint8 RGB, row-major [size, size, 3]. */
   pixels(): Uint8Array {
     const out = new Uint8Array(this.#buf.length);

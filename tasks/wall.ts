@@ -43,6 +43,8 @@ const CORNERS: [number, number][] = [
   [wallX1 + margin + E, doorY + doorHalf - margin - E],
 ];
 
+const BACKGROUNDS = new Map<number, Float32Array>();
+
 class WallSim implements Sim {
   #x: number;
   #y: number;
@@ -101,11 +103,16 @@ export const wall: Task = {
   },
   render(state, size = 64) {
     const c = new Canvas(size, { x0: 0, y0: 0, width: world });
-    const black = [0, 0, 0] as const;
-    c.clear([255, 255, 255]);
-    c.rect(0, 0, world, border, black).rect(0, world - border, world, world, black);
-    c.rect(0, 0, border, world, black).rect(world - border, 0, world, world, black);
-    c.rect(wallX0, 0, wallX1, doorY - doorHalf, black).rect(wallX0, doorY + doorHalf, wallX1, world, black);
+    let bg = BACKGROUNDS.get(size);
+    if (!bg) { // the room is static: rasterise it once per image size
+      const black = [0, 0, 0] as const;
+      c.clear([255, 255, 255]);
+      c.rect(0, 0, world, border, black).rect(0, world - border, world, world, black);
+      c.rect(0, 0, border, world, black).rect(world - border, 0, world, world, black);
+      c.rect(wallX0, 0, wallX1, doorY - doorHalf, black).rect(wallX0, doorY + doorHalf, wallX1, world, black);
+      BACKGROUNDS.set(size, bg = c.snapshot());
+    }
+    c.restore(bg);
     c.gaussian(state[0], state[1], 1.5, [255, 0, 0]);
     return c.pixels();
   },

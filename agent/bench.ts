@@ -1,0 +1,110 @@
+/**
+ * Plan latency benchmark: p50/p95 of one replan (encode observation + goal,
+ * CEM through the predictor) per model and backend, measured side by side in
+ * one run, with the FLOPs of one plan and the GFLOP/s achieved.
+ *
+ *   deno task bench [--model models/wall/fp32] [--plans 20] [--preset fast]
+ *
+ * Backends: onnxruntime-web with 1 and 2 threads (separate processes, since
+ * the wasm thread count is fixed at first use), and onnxruntime-node.
+ */
+import { parseFlags, runCli } from "../tasks/cli.ts";
+import { getTask } from "../tasks/registry.ts";
+import { Rng } from "../tasks/rng.ts";
+import { evaluationEpisode } from "../tasks/evaluation.ts";
+import { percentile } from "./eval.ts";
+import { PRESETS, worldModelPlanner } from "./planner.ts";
+import { type BackendName, WorldModel } from "./world_model.ts";
+import type { ModelCard } from "./model_card.ts";
+
+/** Multiply-adds x 2 of one predictor call per sample (dense layers + attention). */
+export function predictorFlops(card: ModelCard): number {
+  const cfg = (card.training as { predictor: { config: Record<string, number> } }).predictor.config;
+  const T = (card.tokens + 1) * card.num_hist, W = cfg.width, C = card.latent_dim + cfg.action_emb + cfg.proprio_emb;
+  const perBlock = T * (3 * W * W + W * W + 2 * cfg.mlp_ratio * W * W) + 2 * T * T * W;
+  return 2 * (cfg.depth * perBlock + T * C * W + T * W * card.latent_dim + T * W * card.proprio_dim);
+}
+
+async function measure(
+  dir: string,
+  backend: BackendName,
+  threads: number,
+  plans: number,
+  preset: keyof typeof PRESETS,
+) {
+  const model = await WorldModel.load(dir, { backend, threads });
+  const task = getTask(model.card.task);
+  const planner = worldModelPlanner(model, PRESETS[preset]);
+  const ms: number[] = [];
+  for (let i = 0; i < plans + 2; i++) {
+    const ep = evaluationEpisode(task, 99, i);
+    const img = (s: Float64Array) => () => task.render(s, model.card.image_size);
+    const t0 = performance.now();
+    await planner.plan(
+      { state: ep.start, proprio: task.proprio(ep.start), image: img(ep.start) },
+      { state: ep.goal, proprio: task.proprio(ep.goal), image: img(ep.goal) },
+      undefined,
+      new Rng(i),
+    );
+    if (i >= 2) ms.push(performance.now() - t0); // first two warm up
+  }
+  const c = PRESETS[preset].cem;
+  const flops = predictorFlops(model.card) * c.samples * c.horizon * c.iterations;
+  const p50 = percentile(ms, 50);
+  return {
+    model: dir,
+    task: task.name,
+    backend: backend === "web" ? `web-${threads}t` : "node",
+    preset,
+    plans,
+    p50_ms: +p50.toFixed(1),
+    p95_ms: +percentile(ms, 95).toFixed(1),
+    plans_per_s: +(1000 / p50).toFixed(2),
+    gflop_per_plan: +(flops / 1e9).toFixed(3),
+    gflop_per_s: +(flops / 1e9 / (p50 / 1000)).toFixed(2),
+  };
+}
+
+if (import.meta.main) {
+  await runCli(async () => {
+    const f = parseFlags(Deno.args, {
+      model: { type: "string" },
+      plans: { type: "string", default: "20" },
+      preset: { type: "string", default: "fast" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+    });
+    const plans = Number(f.plans), preset = f.preset as keyof typeof PRESETS;
+    const dirs = f.model ? [f.model as string] : Object.entries(
+      JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>,
+    ).map(([t, v]) => `models/${t}/${v}`);
+    if (f.backend) { // one configuration (a child of the run below)
+      for (const d of dirs) {
+        console.log(JSON.stringify(await measure(d, f.backend as BackendName, Number(f.threads ?? 1), plans, preset)));
+      }
+      return;
+    }
+    for (const [backend, threads] of [["web", 1], ["web", 2], ["node", 2]] as const) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          import.meta.filename!,
+          ...dirs.flatMap((d) => ["--model", d]).slice(0, 2),
+          "--plans",
+          String(plans),
+          "--preset",
+          preset,
+          "--backend",
+          backend,
+          "--threads",
+          String(threads),
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      const lines = new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) => l.startsWith("{"));
+      for (const l of lines) console.log(l);
+    }
+  });
+}
