@@ -29,20 +29,32 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from dataclasses import asdict
+
 from .vit import Encoder, EncoderConfig, save_checkpoint
 
 
 class Frames:
-    """A dataset folder (tasks/ data contract) as tensors for sampling."""
+    """Dataset folders (tasks/ data contract) as tensors for sampling. Several folders,
+    comma-separated, are concatenated along episodes (one encoder for all tasks); they
+    must share episode length and action size."""
 
     def __init__(self, folder: str | Path, episodes: int | None = None):
-        folder = Path(folder)
-        self.folder = folder
-        self.meta = json.loads((folder / "meta.json").read_text())
-        obs = np.load(folder / "obs.npy", mmap_mode="r")
-        n = obs.shape[0] if episodes is None else min(episodes, obs.shape[0])
-        self.obs = torch.from_numpy(np.ascontiguousarray(obs[:n]))  # (N, T+1, H, W, 3) uint8
-        self.actions = torch.from_numpy(np.load(folder / "actions.npy")[:n])  # (N, T, A)
+        folders = [Path(f) for f in str(folder).split(",") if f]
+        self.folder = folders[0]
+        metas = [json.loads((f / "meta.json").read_text()) for f in folders]
+        self.meta = metas[0]
+        self.tasks = [m["task"] for m in metas]
+        obs, actions = [], []
+        for f, m in zip(folders, metas):
+            o = np.load(f / "obs.npy", mmap_mode="r")
+            n = o.shape[0] if episodes is None else min(episodes, o.shape[0])
+            obs.append(np.ascontiguousarray(o[:n]))
+            actions.append(np.load(f / "actions.npy")[:n])
+        if len({(o.shape[1:], a.shape[2]) for o, a in zip(obs, actions)}) != 1:
+            raise ValueError(f"datasets {folders} differ in episode length, image size or action size")
+        self.obs = torch.from_numpy(obs[0] if len(obs) == 1 else np.concatenate(obs))  # (N, T+1, H, W, 3) uint8
+        self.actions = torch.from_numpy(actions[0] if len(actions) == 1 else np.concatenate(actions))  # (N, T, A)
         self.N, self.T1 = self.obs.shape[:2]
 
     def sample_steps(self, B: int, g: torch.Generator):
@@ -154,7 +166,7 @@ class TemporalDistanceLoss(nn.Module):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="dataset folder written by `deno task dataset`")
+    ap.add_argument("--data", required=True, help="dataset folder(s) written by `deno task dataset`, comma-separated")
     ap.add_argument("--objective", choices=["random", "sfa", "hilp", "tdist"], required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
@@ -162,6 +174,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--episodes", type=int, default=None, help="use only the first N episodes")
+    ap.add_argument("--init", help="start from this encoder checkpoint's weights (same config)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is present")
@@ -177,6 +190,11 @@ def main() -> None:
     cfg = EncoderConfig(image_size=data.obs.shape[2], patch=args.patch, dim=args.dim, depth=args.depth,
                         heads=args.heads, global_dim=args.global_dim)
     enc = Encoder(cfg).to(args.device)
+    if args.init:
+        init = torch.load(args.init, weights_only=False, map_location=args.device)
+        if init["config"] != asdict(cfg):
+            raise SystemExit(f"--init {args.init} has config {init['config']}, this run {asdict(cfg)}")
+        enc.load_state_dict(init["model"])
     loss_fn = {"sfa": lambda: SfaLoss(cfg, data.actions.shape[-1]), "hilp": lambda: HilpLoss(enc),
                "tdist": lambda: TemporalDistanceLoss(),
                "random": lambda: None}[args.objective]()
@@ -211,7 +229,7 @@ def main() -> None:
 
     t0 = last_print = last_save = time.time()
     n_params = sum(p.numel() for p in enc.parameters())
-    print(f"{args.objective}: {n_params / 1e6:.3f} M encoder parameters, {data.N} episodes", flush=True)
+    print(f"{args.objective}: {n_params / 1e6:.3f} M encoder parameters, {data.N} episodes of {data.tasks}", flush=True)
     while loss_fn is not None and step < args.steps and time.time() - t0 < args.minutes * 60:
         lr = args.lr * min(1.0, (step + 1) / 200)
         for group in opt.param_groups:
