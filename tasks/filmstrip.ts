@@ -36,7 +36,7 @@ function frame(img: Uint8Array, size: number, color: readonly number[], t: numbe
 }
 
 /** Render one episode as a filmstrip PNG: the oracle's, or any protocol planner's. */
-export async function oracleFilmstrip(
+export async function episodeFilmstrip(
   task: Task,
   seed: number,
   episode = 0,
@@ -88,7 +88,7 @@ if (import.meta.main) {
       const model = await WorldModel.load(f.model as string);
       planner = { planner: worldModelPlanner(model, PRESETS.fast), execute: 1, imageSize: model.card.image_size };
     }
-    const r = await oracleFilmstrip(
+    const r = await episodeFilmstrip(
       task,
       intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
       intFlag(f.episode, "episode", 0),
