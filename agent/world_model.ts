@@ -28,7 +28,7 @@ export interface WorldModelOptions {
   threads?: number;
 }
 
-async function ortFor(backend: BackendName, threads: number): Promise<OrtModule> {
+export async function ortFor(backend: BackendName, threads: number): Promise<OrtModule> {
   if (backend === "node") {
     // Same API surface; native CPU kernels. Needs --allow-ffi.
     return (await import("onnxruntime-node")) as unknown as OrtModule;

@@ -43,7 +43,19 @@ export async function runCli(main: () => void | Promise<void>): Promise<void> {
     await main();
   } catch (e) {
     const err = e as Error;
-    if (["CliError", "TaskError", "NpyError", "PngError", "DatasetError", "RangeError"].includes(err.name)) {
+    if (
+      [
+        "CliError",
+        "TaskError",
+        "NpyError",
+        "PngError",
+        "DatasetError",
+        "RangeError",
+        "QuantError",
+        "OnnxError",
+        "ModelLoadError",
+      ].includes(err.name)
+    ) {
       console.error(`error: ${err.message}`);
       Deno.exit(2);
     }

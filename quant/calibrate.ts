@@ -1,0 +1,210 @@
+/**
+ * Calibration: each quantizable layer's input activations on calibration data.
+ *
+ * The data are short episodes of the task's behaviour policy, simulated from
+ * a seed stream of their own (never the evaluation stream) or read from a
+ * dataset folder. The encoder sees their frames; the predictor sees short
+ * planning-style rollouts: the encoded first frame, then its own predictions,
+ * under the episode's actions. Layer inputs are read by adding them as graph
+ * outputs of a throw-away copy of the model.
+ */
+import { type BackendName, ortFor } from "../agent/world_model.ts";
+import type { ModelCard } from "../agent/model_card.ts";
+import { generateEpisode } from "../tasks/dataset.ts";
+import { readNpy } from "../tasks/npy.ts";
+import { getTask } from "../tasks/registry.ts";
+import type { TaskName } from "../tasks/task.ts";
+import type { Layer } from "./layers.ts";
+import { cloneModel, encodeModel, makeValueInfo, type Model } from "./onnx.ts";
+import { QuantError } from "./quantizer.ts";
+
+/** Seed stream of calibration episodes ("CAL"); evaluation uses its own stream. */
+export const CALIBRATION_SEED = 0x43414c;
+
+export interface CalibrationOptions {
+  /** Dataset folder to read episodes from instead of simulating them. */
+  dir?: string;
+  episodes?: number;
+  /** Predictor steps per episode (frames are taken every frameskip env steps). */
+  steps?: number;
+  seed?: number;
+  backend?: BackendName;
+  /** wasm threads; 1 by default: calibration with 2 threads on onnxruntime-web hung now and then in Deno. */
+  threads?: number;
+  /** Rows kept per layer (evenly strided). */
+  maxRows?: number;
+}
+
+type Feed = Record<string, { type: "uint8" | "float32"; data: Uint8Array | Float32Array; dims: number[] }>;
+
+export interface CalibrationData {
+  encoder: Feed[];
+  predictor: Feed[];
+  source: string;
+}
+
+interface Episodes {
+  /** [E, R + 1, S, S, 3] frames every frameskip steps */
+  frames: Uint8Array;
+  /** [E, R, A] frameskip-concatenated, z-scored */
+  actions: Float32Array;
+  /** [E, R + 1, P] z-scored */
+  proprio: Float32Array;
+  E: number;
+  R: number;
+}
+
+function loadEpisodes(card: ModelCard, o: CalibrationOptions): { eps: Episodes; source: string } {
+  const E = o.episodes ?? 48, R = o.steps ?? 4, fs = card.frameskip, S = card.image_size;
+  const F = S * S * 3, a = card.env_action_dim, A = card.action_dim, P = card.proprio_dim;
+  const frames = new Uint8Array(E * (R + 1) * F), actions = new Float32Array(E * R * A);
+  const proprio = new Float32Array(E * (R + 1) * P);
+  let source: string;
+  let episode: (e: number) => { obs: Uint8Array; actions: Float32Array; proprio: Float32Array };
+  if (o.dir) {
+    const obs = readNpy(`${o.dir}/obs.npy`),
+      act = readNpy(`${o.dir}/actions.npy`),
+      pro = readNpy(`${o.dir}/proprio.npy`);
+    const [N, T1, H] = obs.shape;
+    if (H !== S) throw new QuantError(`${o.dir}: frames are ${H}px, the model wants ${S}px`);
+    if (N < E || T1 - 1 < R * fs) {
+      throw new QuantError(`${o.dir}: needs ${E} episodes of ${R * fs} steps, has ${N} of ${T1 - 1}`);
+    }
+    if (act.shape[2] !== a || pro.shape[2] !== P) {
+      throw new QuantError(`${o.dir}: action/proprio dims do not match the model`);
+    }
+    episode = (e) => ({
+      obs: (obs.data as Uint8Array).subarray(e * T1 * F, (e + 1) * T1 * F),
+      actions: (act.data as Float32Array).subarray(e * (T1 - 1) * a, (e + 1) * (T1 - 1) * a),
+      proprio: (pro.data as Float32Array).subarray(e * T1 * P, (e + 1) * T1 * P),
+    });
+    source = `${o.dir} (first ${E} episodes)`;
+  } else {
+    const task = getTask(card.task as TaskName);
+    const seed = o.seed ?? CALIBRATION_SEED;
+    episode = (e) => generateEpisode(task, seed, e, R * fs, S);
+    source = `simulated: ${E} episodes of ${R * fs} steps, seed ${seed}`;
+  }
+  for (let e = 0; e < E; e++) {
+    const ep = episode(e);
+    for (let r = 0; r <= R; r++) {
+      const t = r * fs;
+      frames.set(ep.obs.subarray(t * F, (t + 1) * F), (e * (R + 1) + r) * F);
+      for (let p = 0; p < P; p++) {
+        proprio[(e * (R + 1) + r) * P + p] = (ep.proprio[t * P + p] - card.proprio_mean[p]) / card.proprio_std[p];
+      }
+      if (r === R) break;
+      for (let j = 0; j < A; j++) {
+        actions[(e * R + r) * A + j] = (ep.actions[t * a + j] - card.action_mean[j]) / card.action_std[j];
+      }
+    }
+  }
+  return { eps: { frames, actions, proprio, E, R }, source };
+}
+
+type OrtModule = Awaited<ReturnType<typeof ortFor>>;
+
+function toOrt(ort: OrtModule, feed: Feed) {
+  return Object.fromEntries(
+    Object.entries(feed).map(([k, v]) => [k, new ort.Tensor(v.type, v.data as Float32Array, v.dims)]),
+  );
+}
+
+/** Encoder and predictor inputs for calibration, produced with the fp32 graphs. */
+export async function calibrationData(
+  card: ModelCard,
+  encoderBytes: Uint8Array,
+  predictorBytes: Uint8Array,
+  o: CalibrationOptions = {},
+): Promise<CalibrationData> {
+  const { eps, source } = loadEpisodes(card, o);
+  const { E, R } = eps;
+  const S = card.image_size, F = S * S * 3, N = card.tokens, D = card.latent_dim, G = card.global_dim;
+  const A = card.action_dim, P = card.proprio_dim;
+  const ort = await ortFor(o.backend ?? "web", o.threads ?? 1);
+  const encoder: Feed[] = [];
+  const frames = eps.frames, count = E * (R + 1);
+  const chunk = 64;
+  for (let i = 0; i < count; i += chunk) {
+    const b = Math.min(chunk, count - i);
+    encoder.push({ image: { type: "uint8", data: frames.subarray(i * F, (i + b) * F), dims: [b, S, S, 3] } });
+  }
+  // The first frame of every episode, encoded, starts its rollout.
+  const enc = await ort.InferenceSession.create(encoderBytes);
+  const starts = new Uint8Array(E * F);
+  for (let e = 0; e < E; e++) starts.set(frames.subarray(e * (R + 1) * F, (e * (R + 1) + 1) * F), e * F);
+  const z = await enc.run({ image: new ort.Tensor("uint8", starts, [E, S, S, 3]) });
+  let tokens = z.tokens.data as Float32Array, global = z.global.data as Float32Array;
+  let proprio: Float32Array = new Float32Array(E * P);
+  for (let e = 0; e < E; e++) proprio.set(eps.proprio.subarray(e * (R + 1) * P, (e * (R + 1) + 1) * P), e * P);
+  const pred = await ort.InferenceSession.create(predictorBytes);
+  const predictor: Feed[] = [];
+  for (let r = 0; r < R; r++) {
+    const action = new Float32Array(E * A);
+    for (let e = 0; e < E; e++) action.set(eps.actions.subarray((e * R + r) * A, (e * R + r + 1) * A), e * A);
+    const feed: Feed = {
+      tokens: { type: "float32", data: tokens, dims: [E, 1, N, D] },
+      global: { type: "float32", data: global, dims: [E, 1, G] },
+      action: { type: "float32", data: action, dims: [E, 1, A] },
+      proprio: { type: "float32", data: proprio, dims: [E, 1, P] },
+    };
+    predictor.push(feed);
+    const out = await pred.run(toOrt(ort, feed));
+    tokens = out.next_tokens.data as Float32Array;
+    global = out.next_global.data as Float32Array;
+    proprio = out.next_proprio.data as Float32Array;
+  }
+  return { encoder, predictor, source };
+}
+
+/** Rows [M, K] of each layer's input over the feeds, keyed by layer name. */
+export async function collectLayerInputs(
+  model: Model,
+  layers: Layer[],
+  feeds: Feed[],
+  o: { backend?: BackendName; threads?: number; maxRows?: number } = {},
+): Promise<Map<string, { x: Float32Array; M: number }>> {
+  const probe = cloneModel(model);
+  const graphInputs = new Set(probe.graph.inputs.map((v) => v.name));
+  const existing = new Set(probe.graph.outputs.map((v) => v.name));
+  const wanted = [...new Set(layers.map((l) => l.input))];
+  for (const name of wanted) {
+    if (!graphInputs.has(name) && !existing.has(name)) probe.graph.outputs.push(makeValueInfo(name));
+  }
+  const ort = await ortFor(o.backend ?? "web", o.threads ?? 1);
+  const session = await ort.InferenceSession.create(encodeModel(probe));
+  const parts = new Map<string, Float32Array[]>(wanted.map((n) => [n, []]));
+  for (const feed of feeds) {
+    const out = await session.run(toOrt(ort, feed));
+    for (const name of wanted) {
+      const v = graphInputs.has(name) ? feed[name].data : out[name].data;
+      if (!(v instanceof Float32Array)) throw new QuantError(`layer input ${name} is not float32`);
+      parts.get(name)!.push(v);
+    }
+  }
+  const maxRows = o.maxRows ?? 1024;
+  const result = new Map<string, { x: Float32Array; M: number }>();
+  for (const layer of layers) {
+    const chunks = parts.get(layer.input)!, K = layer.K;
+    const total = chunks.reduce((a, c) => a + c.length, 0) / K;
+    const all = new Float32Array(total * K);
+    let o2 = 0;
+    for (const c of chunks) {
+      all.set(c, o2);
+      o2 += c.length;
+    }
+    if (total <= maxRows) {
+      result.set(layer.name, { x: all, M: total });
+      continue;
+    }
+    const x = new Float32Array(maxRows * K);
+    for (let i = 0; i < maxRows; i++) {
+      const r = Math.floor(i * total / maxRows);
+      x.set(all.subarray(r * K, (r + 1) * K), i * K);
+    }
+    result.set(layer.name, { x, M: maxRows });
+  }
+  return result;
+}
+
+export type { Feed };

@@ -1,0 +1,227 @@
+/**
+ * Put quantized layers into a graph, in one of two forms:
+ * - "sim": simulated quantization in standard ONNX ops. Weights are stored as
+ *   uint8 codes and dequantized by DequantizeLinear (any bit width 2..8);
+ *   activations go through a float quantize-dequantize chain
+ *   (Div, Round, Add, Clip, Sub, Mul) so 4 and 6-bit activations work too.
+ * - "deploy": real low-bit storage. Weight-only layers become com.microsoft
+ *   MatMulNBits (2, 4, 8 bits; 3 bits in 4-bit containers); A8 layers become
+ *   QuantizeLinear or DynamicQuantizeLinear + MatMulInteger.
+ * Each rewritten layer keeps its output name, so the rest of the graph is untouched.
+ */
+import type { ActSpec } from "./activations.ts";
+import { consumers, type Layer } from "./layers.ts";
+import { attrInt, attrInts, makeNode, makeTensor, type Model, type Node, requireOpset, tensorFloats } from "./onnx.ts";
+import { toMatMulNBits } from "./pack.ts";
+import { type Params, QuantError, type QuantizedWeight } from "./quantizer.ts";
+
+export type Format = "sim" | "deploy";
+
+export interface LayerPlan {
+  layer: Layer;
+  q: QuantizedWeight;
+  /** Multiply the input by this per channel first (AWQ, SmoothQuant). */
+  inputScale?: Float32Array;
+  act?: { spec: ActSpec; params?: Params };
+}
+
+/** Why a plan cannot be deployed, or null when it can. */
+export function deployProblem(plan: LayerPlan): string | null {
+  const { q, act } = plan;
+  if (act) {
+    if (act.spec.bits !== 8) return `A${act.spec.bits} has no integer kernel here (A8 only)`;
+    if (act.spec.mode === "per-token") {
+      return "per-token activations have no integer kernel here (per-tensor or dynamic)";
+    }
+    if (q.block !== q.K) return "A8 layers need per-channel or per-tensor weights (MatMulInteger scales per column)";
+    return null;
+  }
+  if (![2, 3, 4, 8].includes(q.bits)) return `MatMulNBits stores 2, 3 (as 4), 4 and 8-bit weights, not ${q.bits}`;
+  if (q.block !== q.K && (q.block < 16 || q.block > 256 || (q.block & (q.block - 1)) !== 0)) {
+    return `MatMulNBits needs groups of 16, 32, 64, 128 or 256, not ${q.block}`;
+  }
+  return null;
+}
+
+class Builder {
+  readonly nodes: Node[] = [];
+  private n = 0;
+  constructor(private model: Model, private prefix: string) {}
+
+  name(what: string): string {
+    return `${this.prefix}/${what}_${this.n++}`;
+  }
+
+  init(what: string, dims: number[], data: Float32Array | Uint8Array | BigInt64Array): string {
+    const name = this.name(what);
+    this.model.graph.initializers.push(makeTensor(name, dims, data));
+    return name;
+  }
+
+  scalar(what: string, v: number): string {
+    return this.init(what, [], Float32Array.of(v));
+  }
+
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Parameters<typeof makeNode>[4] = [],
+    domain?: string,
+    outs = 1,
+  ): string[] {
+    const outputs = Array.from({ length: outs }, () => this.name(opType));
+    this.nodes.push(makeNode(opType, inputs, outputs, this.name(opType + "_node"), attrs, domain));
+    return outputs;
+  }
+
+  op1(opType: string, inputs: string[], attrs: Parameters<typeof makeNode>[4] = [], domain?: string): string {
+    return this.op(opType, inputs, attrs, domain)[0];
+  }
+}
+
+/** Scale the layer input per channel: folded into a LayerNormalization that feeds only this layer, else a Mul. */
+function scaleInput(model: Model, b: Builder, plan: LayerPlan, readers: Map<string, Node[]>): string {
+  const { layer, inputScale } = plan;
+  if (!inputScale) return layer.input;
+  const producer = model.graph.nodes.find((n) => n.outputs[0] === layer.input);
+  const inits = new Map(model.graph.initializers.map((t) => [t.name, t]));
+  if (
+    producer?.opType === "LayerNormalization" && (readers.get(layer.input)?.length ?? 0) === 1 &&
+    producer.outputs.length === 1
+  ) {
+    const gamma = inits.get(producer.inputs[1]), beta = inits.get(producer.inputs[2]);
+    const private_ = (t: typeof gamma) => t && t.dims.length === 1 && readers.get(t.name!)?.length === 1;
+    if (private_(gamma) && (!producer.inputs[2] || private_(beta))) {
+      for (const t of [gamma!, beta].filter((t) => t !== undefined)) {
+        const v = tensorFloats(t);
+        for (let k = 0; k < v.length; k++) v[k] *= inputScale[k];
+        Object.assign(t, makeTensor(t.name!, t.dims, v));
+      }
+      return layer.input;
+    }
+  }
+  return b.op1("Mul", [layer.input, b.init("input_scale", [layer.K], inputScale)]);
+}
+
+function reduceAttrs(
+  model: Model,
+  axes: number[] | null,
+): { attrs: ReturnType<typeof attrInt>[]; axesInput?: number[] } {
+  const opset = model.opsetImport.find((o) => (o.domain ?? "") === "")!.version;
+  const keep = attrInt("keepdims", axes ? 1 : 0);
+  if (!axes) return { attrs: [keep] };
+  return opset >= 18 ? { attrs: [keep], axesInput: axes } : { attrs: [keep, attrInts("axes", axes)] };
+}
+
+/** x -> dequantize(quantize(x)) with unsigned asymmetric codes. */
+function fakeQuant(model: Model, b: Builder, x: string, act: NonNullable<LayerPlan["act"]>): string {
+  const qmax = 2 ** act.spec.bits - 1;
+  const zero = b.scalar("zero", 0), top = b.scalar("qmax", qmax);
+  let s: string, z: string;
+  if (act.spec.mode === "per-tensor") {
+    if (!act.params) throw new QuantError("per-tensor activations need calibrated params");
+    s = b.scalar("act_scale", act.params.scale);
+    z = b.scalar("act_zero", act.params.zero);
+  } else {
+    const { attrs, axesInput } = reduceAttrs(model, act.spec.mode === "per-token" ? [-1] : null);
+    const extra = axesInput ? [b.init("axes", [1], BigInt64Array.from(axesInput, BigInt))] : [];
+    const lo = b.op1("Min", [b.op1("ReduceMin", [x, ...extra], attrs), zero]);
+    const hi = b.op1("Max", [b.op1("ReduceMax", [x, ...extra], attrs), zero]);
+    s = b.op1("Max", [b.op1("Div", [b.op1("Sub", [hi, lo]), top]), b.scalar("tiny", 1e-30)]);
+    z = b.op1("Clip", [b.op1("Round", [b.op1("Div", [b.op1("Neg", [lo]), s])]), zero, top]);
+  }
+  const q = b.op1("Clip", [b.op1("Add", [b.op1("Round", [b.op1("Div", [x, s])]), z]), zero, top]);
+  return b.op1("Mul", [b.op1("Sub", [q, z]), s]);
+}
+
+/** The dequantized weight [K, N] as a DequantizeLinear subgraph over uint8 codes. */
+function dequantizedWeight(b: Builder, q: QuantizedWeight, perTensor: boolean): string {
+  const { K, N, block } = q;
+  if (perTensor) {
+    const codes = b.init("codes", [K, N], q.codes);
+    return b.op1("DequantizeLinear", [codes, b.scalar("scale", q.scales[0]), b.init("zero", [], q.zeros.slice(0, 1))]);
+  }
+  const nb = K / block;
+  if (nb === 1) {
+    const codes = b.init("codes", [K, N], q.codes);
+    return b.op1("DequantizeLinear", [codes, b.init("scale", [N], q.scales), b.init("zero", [N], q.zeros)], [
+      attrInt("axis", 1),
+    ]);
+  }
+  // Groups: codes laid out [block, nb * N] so that one scale per column is one scale per group.
+  const codes = new Uint8Array(K * N);
+  for (let g = 0; g < nb; g++) {
+    for (let j = 0; j < block; j++) {
+      for (let n = 0; n < N; n++) codes[j * nb * N + g * N + n] = q.codes[(g * block + j) * N + n];
+    }
+  }
+  const dq = b.op1("DequantizeLinear", [
+    b.init("codes", [block, nb * N], codes),
+    b.init("scale", [nb * N], q.scales),
+    b.init("zero", [nb * N], q.zeros),
+  ], [attrInt("axis", 1)]);
+  const shape = (dims: number[]) => b.init("shape", [dims.length], BigInt64Array.from(dims, BigInt));
+  const t = b.op1("Transpose", [b.op1("Reshape", [dq, shape([block, nb, N])])], [attrInts("perm", [1, 0, 2])]);
+  return b.op1("Reshape", [t, shape([K, N])]);
+}
+
+function isPerTensor(q: QuantizedWeight): boolean {
+  return q.block === q.K && q.scales.every((s) => s === q.scales[0]) && q.zeros.every((z) => z === q.zeros[0]);
+}
+
+/** Quantize the planned layers of `model` in place. */
+export function rewriteLayers(model: Model, plans: LayerPlan[], format: Format): void {
+  const readers = consumers(model);
+  for (const plan of plans) {
+    if (format === "deploy") {
+      const why = deployProblem(plan);
+      if (why) throw new QuantError(`${plan.layer.name}: cannot deploy: ${why}; use --format sim`);
+    }
+    const { layer, q } = plan;
+    const b = new Builder(model, `${layer.name}/quant`);
+    let x = scaleInput(model, b, plan, readers);
+    let y: string;
+    if (format === "sim") {
+      if (plan.act) x = fakeQuant(model, b, x, plan.act);
+      y = b.op1("MatMul", [x, dequantizedWeight(b, q, isPerTensor(q))]);
+    } else if (plan.act) {
+      // Integer GEMM: (xq - xz)(wq - wz) summed in int32, then one float rescale per column.
+      const wq = b.init("codes", [q.K, q.N], q.codes), wz = b.init("zero", [q.N], q.zeros);
+      let acc: string, colScale: string;
+      if (plan.act.spec.mode === "dynamic") {
+        const [xq, xs, xz] = b.op("DynamicQuantizeLinear", [x], [], undefined, 3);
+        acc = b.op1("Mul", [b.op1("Cast", [b.op1("MatMulInteger", [xq, wq, xz, wz])], [attrInt("to", 1)]), xs]);
+        colScale = b.init("scale", [q.N], q.scales);
+      } else {
+        const p = plan.act.params!;
+        const xz = b.init("act_zero", [], Uint8Array.of(p.zero));
+        const xq = b.op1("QuantizeLinear", [x, b.scalar("act_scale", p.scale), xz]);
+        acc = b.op1("Cast", [b.op1("MatMulInteger", [xq, wq, xz, wz])], [attrInt("to", 1)]);
+        colScale = b.init("scale", [q.N], q.scales.map((s) => s * p.scale));
+      }
+      y = b.op1("Mul", [acc, colScale]);
+    } else {
+      const w = toMatMulNBits(q);
+      requireOpset(model, "com.microsoft", 1);
+      y = b.op1(
+        "MatMulNBits",
+        [
+          x,
+          b.init("B", [w.N, w.kBlocks, w.blockSize * w.bits / 8], w.B),
+          b.init("scales", [w.N * w.kBlocks], w.scales),
+          b.init("zero_points", [w.zeros.length], w.zeros),
+        ],
+        [attrInt("K", w.K), attrInt("N", w.N), attrInt("bits", w.bits), attrInt("block_size", w.blockSize)],
+        "com.microsoft",
+      );
+    }
+    if (layer.bias) y = b.op1("Add", [y, layer.bias]);
+    // The last node writes the original output name.
+    const last = b.nodes[b.nodes.length - 1];
+    last.outputs[0] = layer.node.outputs[0];
+    const at = model.graph.nodes.indexOf(layer.node);
+    model.graph.nodes.splice(at, 1, ...b.nodes);
+    const stillUsed = model.graph.nodes.some((n) => n.inputs.includes(layer.weight.name!));
+    if (!stillUsed) model.graph.initializers = model.graph.initializers.filter((t) => t !== layer.weight);
+  }
+}
