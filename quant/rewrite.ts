@@ -135,20 +135,13 @@ function fakeQuant(model: Model, b: Builder, x: string, act: NonNullable<LayerPl
 }
 
 /** The dequantized weight [K, N] as a DequantizeLinear subgraph over uint8 codes. */
-function dequantizedWeight(b: Builder, q: QuantizedWeight, perTensor: boolean): string {
+function dequantizedWeight(b: Builder, q: QuantizedWeight): string {
   const { K, N, block } = q;
-  if (perTensor) {
-    const codes = b.init("codes", [K, N], q.codes);
-    return b.op1("DequantizeLinear", [codes, b.scalar("scale", q.scales[0]), b.init("zero", [], q.zeros.slice(0, 1))]);
-  }
   const nb = K / block;
-  if (nb === 1) {
-    const codes = b.init("codes", [K, N], q.codes);
-    return b.op1("DequantizeLinear", [codes, b.init("scale", [N], q.scales), b.init("zero", [N], q.zeros)], [
-      attrInt("axis", 1),
-    ]);
-  }
-  // Groups: codes laid out [block, nb * N] so that one scale per column is one scale per group.
+  // Codes laid out [block, nb * N], so that one scale per column is one scale per group
+  // (per-channel: nb = 1; per-tensor: equal scales). The reshape chain back to [K, N] also
+  // keeps onnxruntime-node from fusing DequantizeLinear into the MatMul, which it gets
+  // wrong for per-axis weights (measured: errors of 1e-2 against ort-web and the twin).
   const codes = new Uint8Array(K * N);
   for (let g = 0; g < nb; g++) {
     for (let j = 0; j < block; j++) {
@@ -165,10 +158,6 @@ function dequantizedWeight(b: Builder, q: QuantizedWeight, perTensor: boolean): 
   return b.op1("Reshape", [t, shape([K, N])]);
 }
 
-function isPerTensor(q: QuantizedWeight): boolean {
-  return q.block === q.K && q.scales.every((s) => s === q.scales[0]) && q.zeros.every((z) => z === q.zeros[0]);
-}
-
 /** Quantize the planned layers of `model` in place. */
 export function rewriteLayers(model: Model, plans: LayerPlan[], format: Format): void {
   const readers = consumers(model);
@@ -183,7 +172,7 @@ export function rewriteLayers(model: Model, plans: LayerPlan[], format: Format):
     let y: string;
     if (format === "sim") {
       if (plan.act) x = fakeQuant(model, b, x, plan.act);
-      y = b.op1("MatMul", [x, dequantizedWeight(b, q, isPerTensor(q))]);
+      y = b.op1("MatMul", [x, dequantizedWeight(b, q)]);
     } else if (plan.act) {
       // Integer GEMM: (xq - xz)(wq - wz) summed in int32, then one float rescale per column.
       const wq = b.init("codes", [q.K, q.N], q.codes), wz = b.init("zero", [q.N], q.zeros);

@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { ModelLoadError } from "../agent/model_card.ts";
+import { WorldModel } from "../agent/world_model.ts";
+import { encodeModel, makeNode, makeValueInfo } from "../quant/onnx.ts";
+import { QuantError } from "../quant/quantizer.ts";
+import { type QuantizeConfig, quantizeModelDir } from "../quant/quantize.ts";
+
+const FP32 = "models/wall/fp32";
+const W4: QuantizeConfig = {
+  method: "rtn",
+  weight: { bits: 4, granularity: "group", group: 32, symmetric: false },
+  modules: ["encoder", "predictor"],
+  format: "deploy",
+  calib: { episodes: 8, backend: "node" },
+};
+const quiet = { log: () => {}, backend: "node" as const };
+
+function hashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
+    out[e.name] = createHash("sha256").update(Deno.readFileSync(`${dir}/${e.name}`)).digest("hex");
+  }
+  return out;
+}
+
+/** A copy of the wall model directory with one file replaced (and model.json re-hashed, so only the content is wrong). */
+function modelDirWith(file: string, bytes: Uint8Array): string {
+  const dir = Deno.makeTempDirSync();
+  for (const e of Deno.readDirSync(FP32)) Deno.copyFileSync(`${FP32}/${e.name}`, `${dir}/${e.name}`);
+  Deno.writeFileSync(`${dir}/${file}`, bytes);
+  const card = JSON.parse(Deno.readTextFileSync(`${dir}/model.json`));
+  card.files[file] = { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+  Deno.writeTextFileSync(`${dir}/model.json`, JSON.stringify(card));
+  return dir;
+}
+
+Deno.test("quantize: a W4 g32 model directory loads and plans on web and node, smaller, with its record", async () => {
+  const before = hashes(FP32);
+  const out = Deno.makeTempDirSync();
+  const { card, layers } = await quantizeModelDir(FP32, out, W4, quiet);
+  assert.deepEqual(hashes(FP32), before, "the input directory is untouched");
+  const q = card.quantization as { bytes: { fp32: number; quantized: number }; weight: unknown; method: string };
+  assert.equal(q.method, "rtn");
+  assert.ok(q.bytes.quantized < 0.4 * q.bytes.fp32, JSON.stringify(q.bytes));
+  assert.equal(layers.length, 28);
+  for (const l of layers) assert.ok(l.output_rel_err > 0 && l.output_rel_err < 0.02, `${l.layer}: ${l.output_rel_err}`);
+  assert.equal(card.files["reference.json"], undefined);
+  const ref = await WorldModel.load(FP32, { backend: "node" });
+  const img = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 37) % 251);
+  const z0 = await ref.encode(img, 1);
+  for (const backend of ["web", "node"] as const) {
+    const m = await WorldModel.load(out, { backend, threads: 1 });
+    assert.equal(m.card.variant, "rtn-w4g32");
+    const z = await m.encode(img, 1);
+    let num = 0, den = 0;
+    for (let i = 0; i < z.tokens.length; i++) {
+      num += (z.tokens[i] - z0.tokens[i]) ** 2;
+      den += z0.tokens[i] ** 2;
+    }
+    assert.ok(num / den < 0.01, `${backend}: encoder relative error ${num / den}`);
+    const steps = await m.rollout(z, new Float32Array(2), new Float32Array(4 * 5 * 10).fill(0.3), 4, 5);
+    assert.ok(steps[4].tokens.every(Number.isFinite));
+  }
+  // The output is a model directory like any other: tampering is caught at load.
+  const bytes = Deno.readFileSync(`${out}/predictor.onnx`);
+  bytes[bytes.length - 10] ^= 1;
+  Deno.writeFileSync(`${out}/predictor.onnx`, bytes);
+  await assert.rejects(() => WorldModel.load(out), ModelLoadError);
+});
+
+Deno.test("quantize: only the chosen module changes", async () => {
+  const out = Deno.makeTempDirSync();
+  await quantizeModelDir(FP32, out, { ...W4, modules: ["predictor"] }, quiet);
+  assert.equal(hashes(out)["encoder.onnx"], hashes(FP32)["encoder.onnx"]);
+  assert.notEqual(hashes(out)["predictor.onnx"], hashes(FP32)["predictor.onnx"]);
+});
+
+Deno.test("quantize: bad input gets a clear error and leaves the input alone", async () => {
+  const before = hashes(FP32);
+  const out = () => `${Deno.makeTempDirSync()}/out`;
+  const bad: [QuantizeConfig, string, RegExp][] = [
+    [{ ...W4, weight: { ...W4.weight, bits: 1 } }, FP32, /weight bits must be an integer in 2..8, got 1/],
+    [{ ...W4, weight: { ...W4.weight, bits: 9 } }, FP32, /weight bits must be an integer in 2..8, got 9/],
+    [{ ...W4, weight: { ...W4.weight, group: 64 } }, FP32, /group size 64 does not divide the 96 inputs of encoder/],
+    [{ ...W4, weight: { ...W4.weight, bits: 6 } }, FP32, /cannot deploy.*--format sim/],
+    [{ ...W4, act: { bits: 9, mode: "dynamic" } }, FP32, /activation bits/],
+    [{ ...W4, method: "smoothquant" }, FP32, /give --abits/],
+    [{ ...W4, method: "nope" as "rtn" }, FP32, /--method must be one of/],
+    [
+      W4,
+      modelDirWith("encoder.onnx", new TextEncoder().encode("not a model at all")),
+      /encoder.onnx: not a valid ONNX model/,
+    ],
+  ];
+  // A predictor graph with nothing to quantize.
+  const relu = encodeModel({
+    irVersion: 8,
+    opsetImport: [{ version: 17 }],
+    graph: {
+      nodes: [makeNode("Relu", ["tokens"], ["next_tokens"], "relu")],
+      initializers: [],
+      inputs: [makeValueInfo("tokens")],
+      outputs: [makeValueInfo("next_tokens")],
+      valueInfo: [],
+      rest: [],
+    },
+    metadataProps: [],
+    rest: [],
+  });
+  bad.push([{ ...W4, modules: ["predictor"] }, modelDirWith("predictor.onnx", relu), /no quantizable layers/]);
+  for (const [config, dir, message] of bad) {
+    const target = out();
+    await assert.rejects(() => quantizeModelDir(dir, target, config, quiet), (e: Error) => {
+      assert.ok(e instanceof QuantError, `${e.name}: ${e.message}`);
+      assert.match(e.message, message);
+      return true;
+    });
+    assert.throws(() => Deno.statSync(target), Deno.errors.NotFound, "nothing written on error");
+  }
+  await assert.rejects(() => quantizeModelDir(FP32, FP32, W4, quiet), /--out must differ/);
+  assert.deepEqual(hashes(FP32), before);
+});
+
+Deno.test("quantize CLI: bad flags exit 2 with one line naming the flag", async () => {
+  const run = async (...args: string[]) => {
+    const p = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "quant/quantize.ts", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: p.code, err: new TextDecoder().decode(p.stderr) };
+  };
+  const a = await run("--model", FP32, "--out", "/tmp/never", "--wbits", "9");
+  assert.equal(a.code, 2);
+  assert.match(a.err, /--wbits must be an integer in \[2, 8\]/);
+  const b = await run("--model", FP32, "--out", "/tmp/never", "--wbits", "4", "--group", "64");
+  assert.equal(b.code, 2);
+  assert.match(b.err, /group size 64 does not divide/);
+  assert.doesNotMatch(b.err, /\n\s+at /, "no stack trace");
+});
