@@ -7,6 +7,7 @@
  * Tests drive it through `app.request()`; `main.ts` serves it.
  */
 import { Hono } from "hono";
+import { DOCS_HTML } from "./docs_page.ts";
 import { decodeBase64 } from "./base64.ts";
 import { shiftPlan } from "./cem.ts";
 import { BusyError, Limiter } from "./limiter.ts";
@@ -91,12 +92,14 @@ function checkProprio(field: string, p: number[] | undefined, model: WorldModel,
 
 function presetFor(req: PlanRequest): PlanPreset {
   const base = PRESETS[req.planner.preset];
-  const c: PlanPreset["cem"] = { ...base.cem };
+  const c: PlanPreset["sampler"] = { ...base.sampler };
   for (const k of ["horizon", "samples", "topk", "iterations"] as const) {
     if (req.planner[k] !== undefined) c[k] = req.planner[k]!;
   }
   if (c.topk > c.samples) throw new PlanRequestError("planner.topk", "topk must not exceed samples");
-  return { cem: c, execute: req.planner.execute ?? base.execute };
+  const method = req.planner.method ?? ("method" in base ? base.method : "cem");
+  const temperature = req.planner.temperature ?? ("temperature" in base ? base.temperature : 0.5);
+  return { method, sampler: c, temperature, execute: req.planner.execute ?? base.execute };
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -140,6 +143,7 @@ export function createApp(options: AppOptions): Hono {
       }),
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  app.get("/docs", (c) => c.html(DOCS_HTML));
 
   app.use("/v1/*", async (c, next) => {
     if (o.apiKey) {
@@ -200,7 +204,7 @@ export function createApp(options: AppOptions): Hono {
       const goal = decodeImage("goal.image", req.goal.image, card.image_size);
       const p0 = checkProprio("observation.proprio", req.observation.proprio, model, card.objective.proprio > 0);
       const pg = checkProprio("goal.proprio", req.goal.proprio, model, card.objective.proprio > 0);
-      const L = preset.cem.horizon * card.action_dim;
+      const L = preset.sampler.horizon * card.action_dim;
       let warm: Float32Array | undefined;
       if (req.warm_start) {
         if (req.warm_start.length !== L) {
@@ -230,7 +234,10 @@ export function createApp(options: AppOptions): Hono {
         return c.json({
           task: card.task,
           variant: card.variant,
-          actions: Array.from({ length: preset.cem.horizon }, (_, h) => Array.from(env.subarray(h * A, (h + 1) * A))),
+          actions: Array.from(
+            { length: preset.sampler.horizon },
+            (_, h) => Array.from(env.subarray(h * A, (h + 1) * A)),
+          ),
           cost: r.cost,
           warm_start: Array.from(shiftPlan(r.plan, A, preset.execute)),
           timings: {

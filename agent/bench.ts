@@ -1,9 +1,10 @@
 /**
  * Plan latency benchmark: p50/p95 of one replan (encode observation + goal,
  * CEM through the predictor) per model and backend, measured side by side in
- * one run, with the FLOPs of one plan and the GFLOP/s achieved.
+ * one run, with the FLOPs of one plan and the GFLOP/s achieved, and the plans
+ * per second four concurrent clients get from one loaded model.
  *
- *   deno task bench [--model models/wall/fp32] [--plans 20] [--preset fast]
+ *   deno task bench [--model models/wall/fp32,models/wall/rtn-w4g32] [--plans 20] [--preset fast]
  *
  * Backends: onnxruntime-web with 1 and 2 threads (separate processes, since
  * the wasm thread count is fixed at first use), and onnxruntime-node.
@@ -25,6 +26,8 @@ export function predictorFlops(card: ModelCard): number {
   return 2 * (cfg.depth * perBlock + T * C * W + T * W * card.latent_dim + T * W * card.proprio_dim);
 }
 
+const CONCURRENCY = 4;
+
 async function measure(
   dir: string,
   backend: BackendName,
@@ -34,21 +37,31 @@ async function measure(
 ) {
   const model = await WorldModel.load(dir, { backend, threads });
   const task = getTask(model.card.task);
-  const planner = worldModelPlanner(model, PRESETS[preset]);
-  const ms: number[] = [];
-  for (let i = 0; i < plans + 2; i++) {
+  const planOnce = async (planner: ReturnType<typeof worldModelPlanner>, i: number) => {
     const ep = evaluationEpisode(task, 99, i);
     const img = (s: Float64Array) => () => task.render(s, model.card.image_size);
-    const t0 = performance.now();
     await planner.plan(
       { state: ep.start, proprio: task.proprio(ep.start), image: img(ep.start) },
       { state: ep.goal, proprio: task.proprio(ep.goal), image: img(ep.goal) },
       undefined,
       new Rng(i),
     );
+  };
+  const planner = worldModelPlanner(model, PRESETS[preset]);
+  const ms: number[] = [];
+  for (let i = 0; i < plans + 2; i++) {
+    const t0 = performance.now();
+    await planOnce(planner, i);
     if (i >= 2) ms.push(performance.now() - t0); // first two warm up
   }
-  const c = PRESETS[preset].cem;
+  // Throughput with CONCURRENCY clients planning at once on the one loaded model (as the server does).
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
+    const p = worldModelPlanner(model, PRESETS[preset]);
+    for (let i = 0; i < plans; i++) await planOnce(p, 1000 + w * plans + i);
+  }));
+  const concurrentPerS = (CONCURRENCY * plans) / ((performance.now() - t0) / 1000);
+  const c = PRESETS[preset].sampler;
   const flops = predictorFlops(model.card) * c.samples * c.horizon * c.iterations;
   const p50 = percentile(ms, 50);
   return {
@@ -60,6 +73,7 @@ async function measure(
     p50_ms: +p50.toFixed(1),
     p95_ms: +percentile(ms, 95).toFixed(1),
     plans_per_s: +(1000 / p50).toFixed(2),
+    [`plans_per_s_${CONCURRENCY}_clients`]: +concurrentPerS.toFixed(2),
     gflop_per_plan: +(flops / 1e9).toFixed(3),
     gflop_per_s: +(flops / 1e9 / (p50 / 1000)).toFixed(2),
   };
@@ -75,7 +89,7 @@ if (import.meta.main) {
       threads: { type: "string" },
     });
     const plans = Number(f.plans), preset = f.preset as keyof typeof PRESETS;
-    const dirs = f.model ? [f.model as string] : Object.entries(
+    const dirs = f.model ? (f.model as string).split(",").filter(Boolean) : Object.entries(
       JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>,
     ).map(([t, v]) => `models/${t}/${v}`);
     if (f.backend) { // one configuration (a child of the run below)
@@ -90,7 +104,8 @@ if (import.meta.main) {
           "run",
           "-A",
           import.meta.filename!,
-          ...dirs.flatMap((d) => ["--model", d]).slice(0, 2),
+          "--model",
+          dirs.join(","),
           "--plans",
           String(plans),
           "--preset",

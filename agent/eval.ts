@@ -10,7 +10,7 @@ import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.
 import { evaluate } from "../tasks/evaluation.ts";
 import { Progress } from "../tasks/progress.ts";
 import { getTask } from "../tasks/registry.ts";
-import { type PlanPreset, PRESETS, worldModelPlanner } from "./planner.ts";
+import { type PlannerMethod, type PlanPreset, PRESETS, worldModelPlanner } from "./planner.ts";
 import { type BackendName, WorldModel } from "./world_model.ts";
 
 export function percentile(xs: number[], p: number): number {
@@ -27,20 +27,26 @@ if (import.meta.main) {
       episodes: { type: "string", default: "20" },
       seed: { type: "string", default: "0" },
       budget: { type: "string", default: "50" },
-      planner: { type: "string", default: "cem" },
+      planner: { type: "string" },
       preset: { type: "string", default: "fast" },
       execute: { type: "string" },
       backend: { type: "string", default: "web" },
       threads: { type: "string", default: "2" },
     });
     const task = getTask(stringFlag(f.task, "task"));
-    if (f.planner !== "cem") throw new CliError(`--planner must be cem (mppi is not built yet), got ${f.planner}`);
+    if (f.planner !== undefined && f.planner !== "cem" && f.planner !== "mppi") {
+      throw new CliError(`--planner must be cem or mppi, got ${f.planner}`);
+    }
     if (!(f.preset as string in PRESETS)) {
       throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(", ")}`);
     }
     if (f.backend !== "web" && f.backend !== "node") throw new CliError(`--backend must be web or node`);
     const base: PlanPreset = PRESETS[f.preset as keyof typeof PRESETS];
-    const preset = { ...base, execute: f.execute ? intFlag(f.execute, "execute", 1, 100) : base.execute };
+    const preset: PlanPreset = {
+      ...base,
+      method: (f.planner as PlannerMethod | undefined) ?? base.method ?? "cem",
+      execute: f.execute ? intFlag(f.execute, "execute", 1, 100) : base.execute,
+    };
     const model = await WorldModel.load(stringFlag(f.model, "model"), {
       backend: f.backend as BackendName,
       threads: intFlag(f.threads, "threads", 1, 64),

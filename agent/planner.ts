@@ -1,24 +1,39 @@
 /**
- * Planning through the world model: CEM over z-scored model actions, cost =
+ * Planning through the world model: CEM or MPPI over z-scored model actions, cost =
  * the model's objective on the predicted frame(s) vs the goal's latent.
  * Implements the evaluation protocol's `Planner`, so models and the oracle are
  * scored the same way.
  */
 import { cem, type CemOptions, shiftPlan } from "./cem.ts";
+import { mppi } from "./mppi.ts";
 import type { Planner } from "../tasks/evaluation.ts";
 import type { Latent, WorldModel } from "./world_model.ts";
 
+export type PlannerMethod = "cem" | "mppi";
+
 export interface PlanPreset {
-  cem: Omit<CemOptions, "low" | "high">;
+  /** The sampling planner (default CEM). */
+  method?: PlannerMethod;
+  /** Horizon, samples, iterations, initial noise; topk is CEM's elites. */
+  sampler: Omit<CemOptions, "low" | "high">;
+  /** MPPI's temperature, in standard deviations of a batch's costs. */
+  temperature?: number;
   /** Model actions executed before replanning (MPC). */
   execute: number;
 }
 
 export const PRESETS = {
   /** DINO-WM's CEM: horizon 5, 300 samples, top 30, 30 iterations. */
-  dinowm: { cem: { horizon: 5, samples: 300, topk: 30, iterations: 30, initStd: 1 }, execute: 1 },
+  dinowm: { sampler: { horizon: 5, samples: 300, topk: 30, iterations: 30, initStd: 1 }, execute: 1 },
   /** Ours for 2-core CPUs: the same horizon, far fewer samples and iterations. */
-  fast: { cem: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 }, execute: 1 },
+  fast: { sampler: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 }, execute: 1 },
+  /** MPPI at the fast preset's cost (64 samples x 4 iterations). */
+  mppi: {
+    method: "mppi",
+    sampler: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 },
+    temperature: 0.5,
+    execute: 1,
+  },
 } as const satisfies Record<string, PlanPreset>;
 
 /** Thrown when a plan runs past its deadline (checked before every batch of rollouts). */
@@ -38,7 +53,7 @@ export async function planLatent(
   warm?: Float32Array,
   deadline = Infinity,
 ): Promise<{ plan: Float32Array; cost: number }> {
-  const c = model.card, H = preset.cem.horizon;
+  const c = model.card, H = preset.sampler.horizon;
   const low = c.action_low.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
   const high = c.action_high.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
   const mode = c.objective.mode ?? "last";
@@ -50,7 +65,15 @@ export async function planLatent(
     for (const s of steps) model.cost(s, goal, goalProprio, n).forEach((v, i) => (J[i] += v));
     return J;
   };
-  const r = await cem(cost, c.action_dim, { ...preset.cem, low, high }, rng, warm);
+  const r = preset.method === "mppi"
+    ? await mppi(
+      cost,
+      c.action_dim,
+      { ...preset.sampler, temperature: preset.temperature ?? 0.5, low, high },
+      rng,
+      warm,
+    )
+    : await cem(cost, c.action_dim, { ...preset.sampler, low, high }, rng, warm);
   return { plan: r.plan, cost: r.cost };
 }
 

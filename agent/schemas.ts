@@ -16,7 +16,11 @@ export const Frame = z.object({
 });
 
 export const PlannerOptions = z.object({
-  preset: z.enum(["fast", "dinowm"]).default("fast"),
+  preset: z.enum(["fast", "dinowm", "mppi"]).default("fast"),
+  method: z.enum(["cem", "mppi"]).optional().describe("override the preset's planner"),
+  temperature: z.number().min(0.01).max(100).optional().describe(
+    "MPPI temperature, in standard deviations of the costs",
+  ),
   horizon: z.number().int().min(1).max(20).optional(),
   samples: z.number().int().min(2).max(2000).optional(),
   topk: z.number().int().min(1).max(2000).optional(),
@@ -79,6 +83,9 @@ export function openApiDocument(): Record<string, unknown> {
         get: { summary: "Readiness: 503 until models are loaded", responses: { 200: { description: "ready" } } },
       },
       "/metrics": { get: { summary: "Prometheus metrics", responses: { 200: { description: "text exposition" } } } },
+      "/docs": {
+        get: { summary: "This document, browsable (HTML)", responses: { 200: { description: "HTML page" } } },
+      },
     },
   };
 }

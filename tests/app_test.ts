@@ -50,6 +50,14 @@ Deno.test("GET /health, /ready, /v1/models, /openapi.json and /metrics answer", 
   assert.ok(doc.paths["/v1/plan"].post.requestBody);
   const metrics = await (await a.request("/metrics")).text();
   assert.match(metrics, /edgewm_requests_total\{route="\/ready",status="503"\} 1/);
+  const docs = await a.request("/docs");
+  assert.equal(docs.status, 200);
+  assert.match(docs.headers.get("content-type")!, /text\/html/);
+  const html = await docs.text();
+  assert.match(html, /fetch\("openapi.json"\)/);
+  assert.doesNotMatch(html, /https?:\/\//, "no external resources: the page works offline");
+  // The page's script compiles.
+  new Function(html.split("<script>")[1].split("</script>")[0]);
   const nf = await a.request("/nope");
   assert.equal(nf.status, 404);
   assert.match((await nf.json()).error, /no route/);
@@ -75,6 +83,19 @@ Deno.test("POST /v1/plan returns H model actions in env units, a warm start, and
   const rgb = Array.from(wall.render(Float64Array.of(10, 20)));
   const r5 = await post(a, body({ observation: { image: { rgb }, proprio: [10, 20] } }));
   assert.deepEqual(r5.json.actions, r1.json.actions);
+});
+
+Deno.test("POST /v1/plan plans with MPPI too (preset or method override), seeded, a different plan from CEM", async () => {
+  const a = app();
+  const mppi = { preset: "mppi", samples: 16, iterations: 2 };
+  const r1 = await post(a, body({ planner: mppi })), r2 = await post(a, body({ planner: mppi }));
+  assert.equal(r1.status, 200, JSON.stringify(r1.json));
+  assert.equal(r1.json.actions.length, 5);
+  assert.deepEqual(r1.json.actions, r2.json.actions);
+  const cem = await post(a, body());
+  assert.notDeepEqual(cem.json.actions, r1.json.actions);
+  const r3 = await post(a, body({ planner: { ...mppi, preset: "fast", method: "mppi", temperature: 0.5 } }));
+  assert.deepEqual(r3.json.actions, r1.json.actions, "the fast preset with method mppi is the mppi preset");
 });
 
 const BAD: [string, unknown, number, string][] = [
@@ -111,6 +132,8 @@ const BAD: [string, unknown, number, string][] = [
   ["topk above samples", body({ planner: { samples: 4, topk: 9 } }), 400, "planner.topk"],
   ["warm start of the wrong length", body({ warm_start: [0, 1, 2] }), 400, "warm_start"],
   ["negative seed", body({ seed: -1 }), 400, "seed"],
+  ["unknown planner method", body({ planner: { method: "gradient" } }), 400, "planner.method"],
+  ["MPPI temperature 0", body({ planner: { preset: "mppi", temperature: 0 } }), 400, "planner.temperature"],
 ];
 
 for (const [what, payload, status, field] of BAD) {
