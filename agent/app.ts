@@ -90,6 +90,15 @@ function checkProprio(field: string, p: number[] | undefined, model: WorldModel,
   return model.normProprio(p);
 }
 
+/** What a client needs to know of a quantized variant (null for float models). */
+function quantizationSummary(q: unknown): Record<string, unknown> | null {
+  if (!q || typeof q !== "object" || !("modules" in q)) return null;
+  const modules = (q as { modules: Record<string, Record<string, unknown>> }).modules;
+  return Object.fromEntries(
+    Object.entries(modules).map(([m, r]) => [m, { method: r.method, format: r.format, weight: r.weight, act: r.act }]),
+  );
+}
+
 function presetFor(req: PlanRequest): PlanPreset {
   const base = PRESETS[req.planner.preset];
   const c: PlanPreset["sampler"] = { ...base.sampler };
@@ -166,6 +175,8 @@ export function createApp(options: AppOptions): Hono {
         env_action_dim: m.card.env_action_dim,
         frameskip: m.card.frameskip,
         proprio_dim: m.card.proprio_dim,
+        bytes: Object.entries(m.card.files).filter(([f]) => f.endsWith(".onnx")).reduce((a, [, f]) => a + f.bytes, 0),
+        quantization: quantizationSummary(m.card.quantization),
       })),
     }));
 

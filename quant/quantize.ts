@@ -132,6 +132,25 @@ function sha256(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
 
+/** `model.json`'s "quantization": where the model came from, and how each quantized module was done. */
+export interface QuantizationRecord {
+  from: { dir: string; variant: string; files: ModelCard["files"] };
+  modules: Partial<
+    Record<Module, {
+      method: Method;
+      format: Format;
+      weight: WeightSpec;
+      act: ActSpec | null;
+      layers: LayerScope;
+      alpha?: number;
+      act_order?: boolean;
+      calibration: string;
+      per_layer: LayerReport[];
+    }>
+  >;
+  bytes: { fp32: number; quantized: number };
+}
+
 export interface QuantizeResult {
   card: ModelCard;
   layers: LayerReport[];
@@ -209,32 +228,36 @@ export async function quantizeModelDir(
     Deno.writeFileSync(`${outDir}/${m}.onnx`, outBytes[m]);
     files[`${m}.onnx`] = { sha256: sha256(outBytes[m]), bytes: outBytes[m].length };
   }
-  const variant = o.variant ?? describe(c);
-  const out: ModelCard = {
-    ...card,
-    variant,
-    files,
-    quantization: {
-      from: { dir: modelDir, variant: card.variant, files: card.files },
+  // Modules quantized earlier (a chained run: encoder first, then predictor with other bits) keep their record.
+  const prev = card.quantization as QuantizationRecord | undefined;
+  const modules: QuantizationRecord["modules"] = { ...prev?.modules };
+  for (const m of c.modules) {
+    modules[m] = {
       method: c.method,
       format: c.format,
       weight: c.weight,
       act: c.act ?? null,
-      modules: c.modules,
       layers: c.layers ?? "blocks",
       ...(c.method === "smoothquant" ? { alpha: c.alpha ?? 0.5 } : {}),
       ...(c.method === "gptq" ? { act_order: !!c.actOrder } : {}),
       calibration: calib.source,
-      bytes: {
-        fp32: card.files["encoder.onnx"].bytes + card.files["predictor.onnx"].bytes,
-        quantized: Object.values(files).reduce((a, f) => a + f.bytes, 0),
-      },
-      per_layer: reports,
+      per_layer: reports.filter((r) => r.module === m),
+    };
+  }
+  const tag = (c.modules.length === 2 ? "" : c.modules[0] === "encoder" ? "enc-" : "pred-") + describe(c);
+  const variant = o.variant ?? (prev ? `${card.variant}.${tag}` : tag);
+  const record: QuantizationRecord = {
+    from: prev?.from ?? { dir: modelDir, variant: card.variant, files: card.files },
+    modules,
+    bytes: {
+      fp32: prev?.bytes.fp32 ?? card.files["encoder.onnx"].bytes + card.files["predictor.onnx"].bytes,
+      quantized: Object.values(files).reduce((a, f) => a + f.bytes, 0),
     },
   };
+  const out: ModelCard = { ...card, variant, files, quantization: record };
   delete (out.files as Record<string, unknown>)["reference.json"];
   Deno.writeTextFileSync(`${outDir}/model.json`, JSON.stringify(out, null, 2) + "\n");
-  log(`wrote ${outDir} (${variant}): ${(out.quantization as { bytes: { quantized: number } }).bytes.quantized} bytes`);
+  log(`wrote ${outDir} (${variant}): ${record.bytes.quantized} bytes`);
   return { card: out, layers: reports };
 }
 
@@ -305,8 +328,8 @@ if (import.meta.main) {
       variant: f.variant as string | undefined,
       backend: f.backend as BackendName,
     });
-    const q = card.quantization as { bytes: unknown; per_layer: LayerReport[] };
-    const errs = q.per_layer.map((l) => l.output_rel_err);
+    const q = card.quantization as QuantizationRecord;
+    const errs = Object.values(q.modules).flatMap((m) => m!.per_layer.map((l) => l.output_rel_err));
     console.log(JSON.stringify({
       variant: card.variant,
       bytes: q.bytes,

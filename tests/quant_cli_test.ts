@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { createApp } from "../agent/app.ts";
 import { ModelLoadError } from "../agent/model_card.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { encodeModel, makeNode, makeValueInfo } from "../quant/onnx.ts";
 import { QuantError } from "../quant/quantizer.ts";
-import { type QuantizeConfig, quantizeModelDir } from "../quant/quantize.ts";
+import { type QuantizationRecord, type QuantizeConfig, quantizeModelDir } from "../quant/quantize.ts";
+import { getTask } from "../tasks/registry.ts";
 
 const FP32 = "models/wall/fp32";
 const W4: QuantizeConfig = {
@@ -40,8 +42,9 @@ Deno.test("quantize: a W4 g32 model directory loads and plans on web and node, s
   const out = Deno.makeTempDirSync();
   const { card, layers } = await quantizeModelDir(FP32, out, W4, quiet);
   assert.deepEqual(hashes(FP32), before, "the input directory is untouched");
-  const q = card.quantization as { bytes: { fp32: number; quantized: number }; weight: unknown; method: string };
-  assert.equal(q.method, "rtn");
+  const q = card.quantization as QuantizationRecord;
+  assert.equal(q.modules.encoder!.method, "rtn");
+  assert.equal(q.modules.predictor!.weight.group, 32);
   assert.ok(q.bytes.quantized < 0.4 * q.bytes.fp32, JSON.stringify(q.bytes));
   assert.equal(layers.length, 28);
   for (const l of layers) assert.ok(l.output_rel_err > 0 && l.output_rel_err < 0.02, `${l.layer}: ${l.output_rel_err}`);
@@ -62,6 +65,35 @@ Deno.test("quantize: a W4 g32 model directory loads and plans on web and node, s
     const steps = await m.rollout(z, new Float32Array(2), new Float32Array(4 * 5 * 10).fill(0.3), 4, 5);
     assert.ok(steps[4].tokens.every(Number.isFinite));
   }
+  // The server serves it beside fp32, as task/variant.
+  const quant = await WorldModel.load(out, { threads: 1 });
+  const app = createApp({
+    models: new Map([["wall/fp32", ref], ["wall/rtn-w4g32", quant]]),
+    isReady: () => true,
+    log: () => {},
+  });
+  const listed = (await (await app.request("/v1/models")).json()).models;
+  const q4 = listed.find((m: { id: string }) => m.id === "wall/rtn-w4g32");
+  assert.equal(q4.quantization.encoder.method, "rtn");
+  assert.equal(q4.quantization.predictor.weight.bits, 4);
+  assert.ok(q4.bytes < 0.4 * listed.find((m: { id: string }) => m.id === "wall/fp32").bytes);
+  const frame = (x: number, y: number) => ({
+    image: { rgb: Array.from(getTask("wall").render(Float64Array.of(x, y))) },
+    proprio: [x, y],
+  });
+  const res = await app.request("/v1/plan", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      task: "wall",
+      variant: "rtn-w4g32",
+      observation: frame(10, 20),
+      goal: frame(50, 40),
+      planner: { samples: 16, topk: 4, iterations: 2 },
+    }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).actions.length, 5);
   // The output is a model directory like any other: tampering is caught at load.
   const bytes = Deno.readFileSync(`${out}/predictor.onnx`);
   bytes[bytes.length - 10] ^= 1;
@@ -69,11 +101,28 @@ Deno.test("quantize: a W4 g32 model directory loads and plans on web and node, s
   await assert.rejects(() => WorldModel.load(out), ModelLoadError);
 });
 
-Deno.test("quantize: only the chosen module changes", async () => {
-  const out = Deno.makeTempDirSync();
-  await quantizeModelDir(FP32, out, { ...W4, modules: ["predictor"] }, quiet);
-  assert.equal(hashes(out)["encoder.onnx"], hashes(FP32)["encoder.onnx"]);
-  assert.notEqual(hashes(out)["predictor.onnx"], hashes(FP32)["predictor.onnx"]);
+Deno.test("quantize: encoder and predictor get their own bits, by chaining runs; quantized layers are not redone", async () => {
+  const enc = Deno.makeTempDirSync(), both = Deno.makeTempDirSync();
+  await quantizeModelDir(FP32, enc, {
+    ...W4,
+    weight: { bits: 8, granularity: "channel", symmetric: true },
+    modules: ["encoder"],
+  }, quiet);
+  assert.equal(hashes(enc)["predictor.onnx"], hashes(FP32)["predictor.onnx"], "only the chosen module changes");
+  assert.notEqual(hashes(enc)["encoder.onnx"], hashes(FP32)["encoder.onnx"]);
+  const { card } = await quantizeModelDir(enc, both, { ...W4, modules: ["predictor"] }, quiet);
+  const q = card.quantization as QuantizationRecord;
+  assert.equal(card.variant, "enc-rtn-w8.pred-rtn-w4g32");
+  assert.equal(q.modules.encoder!.weight.bits, 8);
+  assert.equal(q.modules.predictor!.weight.bits, 4);
+  assert.equal(q.from.dir, FP32);
+  assert.equal(hashes(both)["encoder.onnx"], hashes(enc)["encoder.onnx"]);
+  await WorldModel.load(both, { backend: "node" });
+  // The encoder's blocks are MatMulNBits now: nothing left to quantize there.
+  await assert.rejects(
+    () => quantizeModelDir(both, `${Deno.makeTempDirSync()}/x`, { ...W4, modules: ["encoder"] }, quiet),
+    /no quantizable layers/,
+  );
 });
 
 Deno.test("quantize: bad input gets a clear error and leaves the input alone", async () => {

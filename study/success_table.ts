@@ -1,0 +1,73 @@
+/**
+ * The agent's success table: every task's default model under the fixed
+ * protocol (50 episodes x 50 replans by default), with CEM and MPPI at the
+ * same cost, beside the ground-truth oracle. Each run is a `deno task eval`
+ * or `deno task oracle` child; finished rows are kept in the JSONL file, so
+ * an interrupted run resumes where it stopped.
+ *
+ *   deno run -A study/success_table.ts --episodes 50 --budget 50 --out study/results/success_50x50
+ */
+import { intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+
+if (import.meta.main) {
+  await runCli(async () => {
+    const f = parseFlags(Deno.args, {
+      episodes: { type: "string", default: "50" },
+      budget: { type: "string", default: "50" },
+      seed: { type: "string", default: "0" },
+      tasks: { type: "string", default: "wall,pointmaze,reacher,pusht" },
+      planners: { type: "string", default: "oracle,cem,mppi" },
+      backend: { type: "string", default: "node" },
+      out: { type: "string" },
+    });
+    const out = stringFlag(f.out, "out");
+    const episodes = intFlag(f.episodes, "episodes", 1), budget = intFlag(f.budget, "budget", 1);
+    const defaults = JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>;
+    const rows: Record<string, unknown>[] = [];
+    try {
+      for (const l of Deno.readTextFileSync(`${out}.jsonl`).split("\n")) if (l.trim()) rows.push(JSON.parse(l));
+    } catch { /* first run */ }
+    for (const task of (f.tasks as string).split(",")) {
+      for (const planner of (f.planners as string).split(",")) {
+        const key = { task, planner, episodes, budget, seed: Number(f.seed) };
+        if (rows.some((r) => Object.entries(key).every(([k, v]) => r[k] === v))) continue;
+        const model = `models/${task}/${defaults[task]}`;
+        const args = planner === "oracle" ? ["run", "-A", "tasks/oracle.ts", "--task", task] : [
+          "run",
+          "-A",
+          "agent/eval.ts",
+          "--task",
+          task,
+          "--model",
+          model,
+          "--planner",
+          planner,
+          "--backend",
+          f.backend as string,
+        ];
+        args.push("--episodes", String(episodes), "--budget", String(budget), "--seed", String(f.seed));
+        console.error(`${task} ${planner}: deno ${args.join(" ")}`);
+        const p = await new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).output();
+        const last = new TextDecoder().decode(p.stdout).trim().split("\n").at(-1)!;
+        const row = { ...key, model: planner === "oracle" ? null : model, ...JSON.parse(last) };
+        rows.push(row);
+        Deno.writeTextFileSync(`${out}.jsonl`, JSON.stringify(row) + "\n", { append: true });
+      }
+    }
+    const md = [
+      `| task | planner | success (${episodes} episodes, ${budget} replans) | success at 0 / 5 / 10 / 20 replans | p50 plan ms |`,
+      "|---|---|---|---|---|",
+    ];
+    for (const r of rows.filter((r) => r.episodes === episodes && r.budget === budget)) {
+      const at = r.success_at as Record<string, number>;
+      const p50 = (r.plan_ms as { p50: number } | undefined)?.p50 ?? r.plan_ms_p50;
+      md.push(
+        `| ${r.task} | ${r.planner} | ${(r.success_rate as number).toFixed(2)} | ${
+          ["0", "5", "10", "20"].map((c) => at?.[c]?.toFixed(2) ?? "-").join(" / ")
+        } | ${p50 ?? "-"} |`,
+      );
+    }
+    Deno.writeTextFileSync(`${out}.md`, md.join("\n") + "\n");
+    console.log(md.join("\n"));
+  });
+}
