@@ -145,6 +145,32 @@ for (const [what, payload, status, field] of BAD) {
   });
 }
 
+Deno.test("a model whose objective uses proprio (pointmaze, alpha 1) requires the goal's proprio: 400 naming it", async () => {
+  const pm = await WorldModel.load("models/pointmaze/fp32", { threads: 1 });
+  assert.ok(pm.card.objective.proprio > 0);
+  const maze = getTask("pointmaze");
+  const frame = (s: number[]) => ({
+    image: { rgb: Array.from(maze.render(Float64Array.from(s))) },
+  });
+  const a = createApp({ models: new Map([["pointmaze/fp32", pm]]), isReady: () => true, log: quiet });
+  const start = [1, 1, 0, 0], goal = [3, 1, 0, 0];
+  const r = await post(a, {
+    task: "pointmaze",
+    observation: { ...frame(start), proprio: start },
+    goal: frame(goal),
+    planner: { samples: 8, topk: 2, iterations: 1 },
+  });
+  assert.equal(r.status, 400, JSON.stringify(r.json));
+  assert.equal(r.json.field, "goal.proprio");
+  const ok = await post(a, {
+    task: "pointmaze",
+    observation: { ...frame(start), proprio: start },
+    goal: { ...frame(goal), proprio: goal },
+    planner: { samples: 8, topk: 2, iterations: 1 },
+  });
+  assert.equal(ok.status, 200, JSON.stringify(ok.json));
+});
+
 Deno.test("an oversized body is refused with 413 before parsing", async () => {
   const payload = JSON.stringify(body());
   assert.ok(payload.length > 500);

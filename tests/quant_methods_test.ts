@@ -8,6 +8,7 @@ import { decodeModel } from "../quant/onnx.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";
 import { type QuantizeConfig, quantizeLayer } from "../quant/quantize.ts";
 import { smoothScales } from "../quant/smoothquant.ts";
+import { writeDataset } from "../tasks/dataset.ts";
 import { Rng } from "../tasks/rng.ts";
 import { randn } from "./_onnx_graphs.ts";
 
@@ -37,6 +38,25 @@ Deno.test("calibration: every block layer gets rows of its own width, from the e
     assert.ok(c.M >= 128, `${c.layer.name}: ${c.M} rows`);
     assert.ok(c.x.every(Number.isFinite));
   }
+});
+
+Deno.test("calibration reads a dataset folder (--calib) and refuses one that does not fit the model", async () => {
+  const card = loadModelCard(DIR);
+  const enc = Deno.readFileSync(`${DIR}/encoder.onnx`), pred = Deno.readFileSync(`${DIR}/predictor.onnx`);
+  const dir = Deno.makeTempDirSync();
+  writeDataset({ task: "wall", episodes: 4, steps: 20, seed: 3, out: dir });
+  const data = await calibrationData(card, enc, pred, { dir, episodes: 4, backend: "node" });
+  assert.match(data.source, /first 4 episodes/);
+  assert.equal(data.encoder.reduce((a, f) => a + f.image.dims[0], 0), 4 * 5, "frames every frameskip steps");
+  assert.equal(data.predictor.length, 4);
+  assert.ok((data.predictor[3].tokens.data as Float32Array).every(Number.isFinite));
+  await assert.rejects(
+    () => calibrationData(card, enc, pred, { dir, episodes: 8, backend: "node" }),
+    /needs 8 episodes/,
+  );
+  const small = Deno.makeTempDirSync();
+  writeDataset({ task: "wall", episodes: 4, steps: 20, seed: 3, out: small, size: 32 });
+  await assert.rejects(() => calibrationData(card, enc, pred, { dir: small, episodes: 4, backend: "node" }), /32px/);
 });
 
 Deno.test("GPTQ solver: Cholesky and SPD inverse are exact on a random SPD matrix", () => {
@@ -100,7 +120,7 @@ Deno.test("GPTQ clearly beats RTN at W3 on the layers with the most inputs", () 
   assert.ok(gptq < 0.7 * rtn, `GPTQ ${gptq} vs RTN ${rtn}`);
 });
 
-Deno.test("SmoothQuant shrinks activation outlier ratios and W8A8 error", () => {
+Deno.test("SmoothQuant shrinks activation outlier ratios and W8A4 error", () => {
   let shrunk = 0;
   for (const c of CALIB) {
     const s = smoothScales(c.x, weightMatrix(c.layer), c.M, c.layer.K, c.layer.N, 0.5);
