@@ -19,9 +19,7 @@ rerun with the same --out resumes from the last one.
 """
 import argparse
 import json
-import math
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ import torch.nn.functional as F
 
 from dataclasses import asdict
 
+from .loop import Budget, optimizer_step, warmup_lr
 from .vit import Encoder, EncoderConfig, save_checkpoint
 
 
@@ -227,33 +226,24 @@ def main() -> None:
             extra["idm"] = loss_fn.idm.state_dict()
         save_checkpoint(ckpt, enc, cfg, **extra)
 
-    t0 = last_print = last_save = time.time()
+    budget = Budget(args.minutes, args.steps)
     n_params = sum(p.numel() for p in enc.parameters())
     print(f"{args.objective}: {n_params / 1e6:.3f} M encoder parameters, {data.N} episodes of {data.tasks}", flush=True)
-    while loss_fn is not None and step < args.steps and time.time() - t0 < args.minutes * 60:
-        lr = args.lr * min(1.0, (step + 1) / 200)
-        for group in opt.param_groups:
-            group["lr"] = lr
+    while loss_fn is not None and budget.running(step):
         loss, parts = loss_fn(enc, data, args.batch, g)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        optimizer_step(opt, loss, params, warmup_lr(args.lr, step, 200))
         if isinstance(loss_fn, HilpLoss):
             loss_fn.update_target(enc)
         step += 1
-        now = time.time()
-        if now - last_print > 10:
-            rate = step / max(now - t0, 1e-9)
+        if budget.log_due():
+            rate = step / max(budget.elapsed(), 1e-9)
             log.append({"step": step, "loss": loss.item(), **parts})
             print(f"step {step} loss {loss.item():.4f} {json.dumps({k: round(v, 4) for k, v in parts.items()})} "
-                  f"({rate:.1f} steps/s, {now - t0:.0f}s)", flush=True)
-            last_print = now
-        if now - last_save > 60:
+                  f"({rate:.1f} steps/s, {budget.elapsed():.0f}s)", flush=True)
+        if budget.save_due():
             save()
-            last_save = now
     save()
-    print(f"saved {ckpt} after {step} steps, {time.time() - t0:.0f}s", flush=True)
+    print(f"saved {ckpt} after {step} steps, {budget.elapsed():.0f}s", flush=True)
 
 
 if __name__ == "__main__":

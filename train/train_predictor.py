@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import torch.nn.functional as F
 from .encoder import Frames
 from .landscape import load_encoder
 from .predictor import Predictor, PredictorConfig
+from .loop import Budget, optimizer_step, warmup_lr
 from .vit import pool_tokens, save_checkpoint
 
 
@@ -136,28 +136,19 @@ def main() -> None:
     n_params = sum(p.numel() for p in pred.parameters())
     print(f"predictor: {n_params / 1e6:.3f} M parameters, {cfg.tokens}+1 tokens/frame, width {cfg.width}, "
           f"{train_n} train episodes", flush=True)
-    t0 = last_print = last_save = time.time()
-    while step < args.steps and time.time() - t0 < args.minutes * 60:
-        lr = args.lr * min(1.0, (step + 1) / 300)
-        for group in opt.param_groups:
-            group["lr"] = lr
+    budget = Budget(args.minutes, args.steps)
+    while budget.running(step):
         loss, parts = loss_fn(pred, win.sample(args.batch, g))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(pred.parameters(), 1.0)
-        opt.step()
+        optimizer_step(opt, loss, pred.parameters(), warmup_lr(args.lr, step, 300))
         step += 1
-        now = time.time()
-        if now - last_print > 10 or step == args.steps:
+        if budget.log_due() or step == args.steps:
             with torch.no_grad():
                 hl, hp = loss_fn(pred, held.sample(512, torch.Generator().manual_seed(1)))
             log.append({"step": step, "loss": loss.item(), **parts, "held_out": hl.item()})
             print(f"step {step} loss {loss.item():.4f} {json.dumps({k: round(v, 4) for k, v in parts.items()})} "
-                  f"held-out {hl.item():.4f} ({step / (now - t0):.1f} steps/s)", flush=True)
-            last_print = now
-        if now - last_save > 60:
+                  f"held-out {hl.item():.4f} ({step / max(budget.elapsed(), 1e-9):.1f} steps/s)", flush=True)
+        if budget.save_due():
             save()
-            last_save = now
     save()
     print(f"saved {ckpt} after {step} steps", flush=True)
 
