@@ -5,6 +5,11 @@
  */
 import { createHash } from "node:crypto";
 
+/** The hex sha256 that model cards record for each file. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
 export class ModelLoadError extends Error {
   override name = "ModelLoadError";
 }
@@ -80,18 +85,18 @@ export function loadModelCard(dir: string): ModelCard {
   for (const name of ["encoder.onnx", "predictor.onnx"]) {
     if (!card.files?.[name]) throw new ModelLoadError(`${dir}/model.json does not list ${name}`);
   }
-  for (const [name, { sha256 }] of Object.entries(card.files)) {
+  for (const [name, { sha256: expected }] of Object.entries(card.files)) {
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(`${dir}/${name}`);
     } catch {
       throw new ModelLoadError(`${dir}/${name} is listed in model.json but missing`);
     }
-    const got = createHash("sha256").update(bytes).digest("hex");
-    if (got !== sha256) {
+    const got = sha256(bytes);
+    if (got !== expected) {
       throw new ModelLoadError(
         `${dir}/${name} does not match model.json (sha256 ${got.slice(0, 12)}..., expected ${
-          sha256.slice(0, 12)
+          expected.slice(0, 12)
         }...): the file is corrupt or was replaced; re-export or restore it`,
       );
     }

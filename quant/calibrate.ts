@@ -15,7 +15,7 @@ import { readNpy } from "../tasks/npy.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { TaskName } from "../tasks/task.ts";
 import type { Layer } from "./layers.ts";
-import { cloneModel, encodeModel, makeValueInfo, type Model } from "./onnx.ts";
+import { encodeModel, makeValueInfo, type Model } from "./onnx.ts";
 import { QuantError } from "./quantizer.ts";
 
 /** Seed stream of calibration episodes ("CAL"); evaluation uses its own stream. */
@@ -164,13 +164,12 @@ export async function collectLayerInputs(
   feeds: Feed[],
   o: { backend?: BackendName; threads?: number; maxRows?: number } = {},
 ): Promise<Map<string, { x: Float32Array; M: number }>> {
-  const probe = cloneModel(model);
-  const graphInputs = new Set(probe.graph.inputs.map((v) => v.name));
-  const existing = new Set(probe.graph.outputs.map((v) => v.name));
+  // A copy that differs only in its output list: the layer inputs become graph outputs.
+  const graphInputs = new Set(model.graph.inputs.map((v) => v.name));
+  const existing = new Set(model.graph.outputs.map((v) => v.name));
   const wanted = [...new Set(layers.map((l) => l.input))];
-  for (const name of wanted) {
-    if (!graphInputs.has(name) && !existing.has(name)) probe.graph.outputs.push(makeValueInfo(name));
-  }
+  const extra = wanted.filter((n) => !graphInputs.has(n) && !existing.has(n)).map((n) => makeValueInfo(n));
+  const probe: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
   const ort = await ortFor(o.backend ?? "web", o.threads ?? 1);
   const session = await ort.InferenceSession.create(encodeModel(probe));
   const parts = new Map<string, Float32Array[]>(wanted.map((n) => [n, []]));

@@ -35,12 +35,18 @@ export function unpackBits(bytes: Uint8Array, bits: number, count: number): Uint
   return out;
 }
 
+/** Why MatMulNBits cannot hold `bits`-bit weights in blocks of `block` of K inputs, or null when it can. */
+export function nbitsProblem(bits: number, block: number, K: number): string | null {
+  if (![2, 3, 4, 8].includes(bits)) return `MatMulNBits stores 2, 3 (as 4), 4 and 8-bit weights, not ${bits}`;
+  if (block !== K && (block < 16 || block > 256 || (block & (block - 1)) !== 0)) {
+    return `MatMulNBits needs groups of 16, 32, 64, 128 or 256, not ${block}`;
+  }
+  return null;
+}
+
 /** Storage width MatMulNBits uses for a bit width: 3 bits travel in 4-bit containers. */
-export function containerBits(bits: number): 2 | 4 | 8 {
-  if (bits === 2) return 2;
-  if (bits === 3 || bits === 4) return 4;
-  if (bits === 8) return 8;
-  throw new QuantError(`MatMulNBits stores 2, 3 (as 4), 4 and 8-bit weights, not ${bits}; use --format sim`);
+function containerBits(bits: number): 2 | 4 | 8 {
+  return bits === 2 ? 2 : bits === 8 ? 8 : 4;
 }
 
 export interface NBitsWeight {
@@ -64,15 +70,11 @@ export interface NBitsWeight {
  * point, so they dequantize to 0).
  */
 export function toMatMulNBits(q: QuantizedWeight): NBitsWeight {
+  const why = nbitsProblem(q.bits, q.block, q.K);
+  if (why) throw new QuantError(`${why}; use --format sim`);
   const bits = containerBits(q.bits);
   const { K, N } = q;
-  let blockSize = q.block;
-  if (q.block === K) blockSize = Math.min(256, Math.max(16, 2 ** Math.ceil(Math.log2(K))));
-  else if (q.block < 16 || (q.block & (q.block - 1)) !== 0) {
-    throw new QuantError(
-      `MatMulNBits needs groups of 16, 32, 64, 128, ...; group ${q.block} only works with --format sim`,
-    );
-  }
+  const blockSize = q.block === K ? Math.min(256, Math.max(16, 2 ** Math.ceil(Math.log2(K)))) : q.block;
   const kBlocks = Math.ceil(K / blockSize), nb = K / q.block;
   const codes = new Uint8Array(N * kBlocks * blockSize);
   const scales = new Float32Array(N * kBlocks), zeroCodes = new Uint8Array(N * kBlocks);

@@ -8,9 +8,8 @@
  * The input directory is only read. The output's model.json records the
  * configuration, the calibration data, per-layer errors and byte sizes.
  */
-import { createHash } from "node:crypto";
 import { resolve } from "node:path";
-import { loadModelCard, type ModelCard } from "../agent/model_card.ts";
+import { loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
 import type { BackendName } from "../agent/world_model.ts";
 import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
 import {
@@ -26,7 +25,7 @@ import { calibrationData, type CalibrationOptions, collectLayerInputs, type Feed
 import { gptq } from "./gptq.ts";
 import { findLayers, type Layer, type LayerScope, weightMatrix } from "./layers.ts";
 import { matmul, relOutputError, scaleColumns, scaleRows } from "./linear.ts";
-import { cloneModel, decodeModel, encodeModel, type Model } from "./onnx.ts";
+import { decodeModel, encodeModel, type Model } from "./onnx.ts";
 import { checkSpec, dequantize, mse, omseClip, QuantError, quantizeWeight, type WeightSpec } from "./quantizer.ts";
 import { deployProblem, type Format, type LayerPlan, rewriteLayers } from "./rewrite.ts";
 import { smoothScales } from "./smoothquant.ts";
@@ -80,8 +79,7 @@ function plannedLayers(modules: Record<Module, Model>, c: QuantizeConfig): Recor
       checkSpec(c.weight, l.K, `${m} layer ${l.name}`);
       if (c.format === "deploy") {
         const block = c.weight.granularity === "group" ? c.weight.group! : l.K;
-        const fake = { K: l.K, bits: c.weight.bits, block } as LayerPlan["q"];
-        const why = deployProblem({ layer: l, q: fake, act: c.act ? { spec: c.act } : undefined });
+        const why = deployProblem(c.weight.bits, block, l.K, c.act);
         if (why) throw new QuantError(`${m} layer ${l.name}: cannot deploy: ${why}; use --format sim`);
       }
     }
@@ -126,10 +124,6 @@ export function quantizeLayer(
     outputRelErr: relOutputError(matmul(x, w, M, K, N), xq, wq, M, K, N),
     alpha,
   };
-}
-
-function sha256(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
 }
 
 /** `model.json`'s "quantization": where the model came from, and how each quantized module was done. */
@@ -195,13 +189,11 @@ export async function quantizeModelDir(
       backend: o.backend,
       maxRows: c.calib?.maxRows,
     });
-    const model = cloneModel(models[m]);
-    const targets = findLayers(model, c.layers ?? "blocks");
     const plans: LayerPlan[] = [];
     for (const [i, layer] of layers[m].entries()) {
       const { x, M } = acts.get(layer.name)!;
       const r = quantizeLayer(layer, x, M, c);
-      plans.push({ ...r.plan, layer: targets[i] });
+      plans.push(r.plan);
       reports.push({
         module: m,
         layer: layer.name,
@@ -218,9 +210,10 @@ export async function quantizeModelDir(
         } (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
-    rewriteLayers(model, plans, c.format);
-    model.metadataProps.push({ key: "edgewm.quantization", value: describe(c) });
-    outBytes[m] = encodeModel(model);
+    // Every layer is quantized from the float graph first; then the graph is rewritten in place.
+    rewriteLayers(models[m], plans, c.format);
+    models[m].metadataProps.push({ key: "edgewm.quantization", value: describe(c) });
+    outBytes[m] = encodeModel(models[m]);
   }
   Deno.mkdirSync(outDir, { recursive: true });
   const files: ModelCard["files"] = {};

@@ -12,7 +12,7 @@
 import type { ActSpec } from "./activations.ts";
 import { consumers, type Layer } from "./layers.ts";
 import { attrInt, attrInts, makeNode, makeTensor, type Model, type Node, requireOpset, tensorFloats } from "./onnx.ts";
-import { toMatMulNBits } from "./pack.ts";
+import { nbitsProblem, toMatMulNBits } from "./pack.ts";
 import { type Params, QuantError, type QuantizedWeight } from "./quantizer.ts";
 
 export type Format = "sim" | "deploy";
@@ -25,21 +25,15 @@ export interface LayerPlan {
   act?: { spec: ActSpec; params?: Params };
 }
 
-/** Why a plan cannot be deployed, or null when it can. */
-export function deployProblem(plan: LayerPlan): string | null {
-  const { q, act } = plan;
-  if (act) {
-    if (act.spec.bits !== 8) return `A${act.spec.bits} has no integer kernel here (A8 only)`;
-    if (act.spec.mode === "per-token") {
-      return "per-token activations have no integer kernel here (per-tensor or dynamic)";
-    }
-    if (q.block !== q.K) return "A8 layers need per-channel or per-tensor weights (MatMulInteger scales per column)";
-    return null;
-  }
-  if (![2, 3, 4, 8].includes(q.bits)) return `MatMulNBits stores 2, 3 (as 4), 4 and 8-bit weights, not ${q.bits}`;
-  if (q.block !== q.K && (q.block < 16 || q.block > 256 || (q.block & (q.block - 1)) !== 0)) {
-    return `MatMulNBits needs groups of 16, 32, 64, 128 or 256, not ${q.block}`;
-  }
+/**
+ * Why a layer with `bits`-bit weights in blocks of `block` (K for per-channel
+ * and per-tensor) and these activations cannot be deployed, or null when it can.
+ */
+export function deployProblem(bits: number, block: number, K: number, act?: ActSpec): string | null {
+  if (!act) return nbitsProblem(bits, block, K);
+  if (act.bits !== 8) return `A${act.bits} has no integer kernel here (A8 only)`;
+  if (act.mode === "per-token") return "per-token activations have no integer kernel here (per-tensor or dynamic)";
+  if (block !== K) return "A8 layers need per-channel or per-tensor weights (MatMulInteger scales per column)";
   return null;
 }
 
@@ -163,7 +157,7 @@ export function rewriteLayers(model: Model, plans: LayerPlan[], format: Format):
   const readers = consumers(model);
   for (const plan of plans) {
     if (format === "deploy") {
-      const why = deployProblem(plan);
+      const why = deployProblem(plan.q.bits, plan.q.block, plan.q.K, plan.act?.spec);
       if (why) throw new QuantError(`${plan.layer.name}: cannot deploy: ${why}; use --format sim`);
     }
     const { layer, q } = plan;

@@ -69,7 +69,7 @@ async function latentError(ref: WorldModel, dir: string, frames: Uint8Array, n: 
     global: b.global.slice(0, ref.card.global_dim),
     batch: 1,
   };
-  const p = ref.normProprio(new Float32Array(ref.card.proprio_dim).fill(0).map((_, i) => ref.card.proprio_mean[i]));
+  const p = new Float32Array(ref.card.proprio_dim); // the mean proprio, z-scored
   const ra = await m.rollout(start, p, actions, 16, 5), rb = await ref.rollout(start, p, actions, 16, 5);
   return { encoder: relErr(a.tokens, b.tokens), rollout_h5: relErr(ra[4].tokens, rb[4].tokens) };
 }

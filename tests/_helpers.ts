@@ -14,3 +14,11 @@ export function assertSameArray(a: ArrayLike<number>, b: ArrayLike<number>, what
     }
   }
 }
+
+/** Toy planning problem for the sampling planners: squared distance of a [5 x 2] sequence to a fixed target. */
+export const TOY_TARGET = Float32Array.from({ length: 10 }, (_, i) => Math.sin(i) * 0.8);
+export function toyQuadratic(batch: Float32Array, n: number): Float64Array {
+  const J = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < 10; j++) J[i] += (batch[i * 10 + j] - TOY_TARGET[j]) ** 2;
+  return J;
+}

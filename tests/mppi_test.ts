@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import { mppi, mppiWeights } from "../agent/mppi.ts";
 import { Rng } from "../tasks/rng.ts";
+import { TOY_TARGET, toyQuadratic } from "./_helpers.ts";
 
-// Same toy problem as the CEM tests: squared distance of the sequence to a target.
-const target = Float32Array.from({ length: 10 }, (_, i) => Math.sin(i) * 0.8);
-const quadratic = (batch: Float32Array, n: number) => {
-  const J = new Float64Array(n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < 10; j++) J[i] += (batch[i * 10 + j] - target[j]) ** 2;
-  return J;
-};
+const target = TOY_TARGET, quadratic = toyQuadratic;
 const opts = { horizon: 5, samples: 200, iterations: 12, initStd: 1, temperature: 0.3 };
 
 Deno.test("mppiWeights: a softmin over costs in units of their spread", () => {

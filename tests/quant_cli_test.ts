@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { createApp } from "../agent/app.ts";
-import { ModelLoadError } from "../agent/model_card.ts";
+import { ModelLoadError, sha256 } from "../agent/model_card.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { encodeModel, makeNode, makeValueInfo } from "../quant/onnx.ts";
 import { QuantError } from "../quant/quantizer.ts";
@@ -21,7 +20,7 @@ const quiet = { log: () => {}, backend: "node" as const };
 function hashes(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name))) {
-    out[e.name] = createHash("sha256").update(Deno.readFileSync(`${dir}/${e.name}`)).digest("hex");
+    out[e.name] = sha256(Deno.readFileSync(`${dir}/${e.name}`));
   }
   return out;
 }
@@ -32,7 +31,7 @@ function modelDirWith(file: string, bytes: Uint8Array): string {
   for (const e of Deno.readDirSync(FP32)) Deno.copyFileSync(`${FP32}/${e.name}`, `${dir}/${e.name}`);
   Deno.writeFileSync(`${dir}/${file}`, bytes);
   const card = JSON.parse(Deno.readTextFileSync(`${dir}/model.json`));
-  card.files[file] = { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+  card.files[file] = { sha256: sha256(bytes), bytes: bytes.length };
   Deno.writeTextFileSync(`${dir}/model.json`, JSON.stringify(card));
   return dir;
 }

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from dataclasses import asdict
 
-from .loop import Budget, optimizer_step, warmup_lr
+from .loop import Budget, optimizer_step, progress_line, warmup_lr
 from .vit import Encoder, EncoderConfig, save_checkpoint
 
 
@@ -238,8 +238,7 @@ def main() -> None:
         if budget.log_due():
             rate = step / max(budget.elapsed(), 1e-9)
             log.append({"step": step, "loss": loss.item(), **parts})
-            print(f"step {step} loss {loss.item():.4f} {json.dumps({k: round(v, 4) for k, v in parts.items()})} "
-                  f"({rate:.1f} steps/s, {budget.elapsed():.0f}s)", flush=True)
+            print(f"{progress_line(step, loss.item(), parts)} ({rate:.1f} steps/s, {budget.elapsed():.0f}s)", flush=True)
         if budget.save_due():
             save()
     save()

@@ -1,6 +1,7 @@
 """The parts of a training loop both trainers share: a wall-clock budget with the
 cadence of progress lines and checkpoints, and one optimiser step with linear
 warm-up and gradient clipping."""
+import json
 import time
 
 import torch
@@ -47,3 +48,8 @@ def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params, lr: f
 def warmup_lr(base: float, step: int, warmup: int) -> float:
     """Linear warm-up over the first `warmup` steps, then constant."""
     return base * min(1.0, (step + 1) / warmup)
+
+
+def progress_line(step: int, loss: float, parts: dict) -> str:
+    """'step N loss L {part: value, ...}', the start of both trainers' progress lines."""
+    return f"step {step} loss {loss:.4f} {json.dumps({k: round(v, 4) for k, v in parts.items()})}"

@@ -9,7 +9,6 @@ prints every few seconds; checkpoints every minute; rerunning with the same --ou
 resumes.
 """
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ import torch.nn.functional as F
 from .encoder import Frames
 from .landscape import load_encoder
 from .predictor import Predictor, PredictorConfig
-from .loop import Budget, optimizer_step, warmup_lr
+from .loop import Budget, optimizer_step, progress_line, warmup_lr
 from .vit import pool_tokens, save_checkpoint
 
 
@@ -145,8 +144,8 @@ def main() -> None:
             with torch.no_grad():
                 hl, hp = loss_fn(pred, held.sample(512, torch.Generator().manual_seed(1)))
             log.append({"step": step, "loss": loss.item(), **parts, "held_out": hl.item()})
-            print(f"step {step} loss {loss.item():.4f} {json.dumps({k: round(v, 4) for k, v in parts.items()})} "
-                  f"held-out {hl.item():.4f} ({step / max(budget.elapsed(), 1e-9):.1f} steps/s)", flush=True)
+            print(f"{progress_line(step, loss.item(), parts)} held-out {hl.item():.4f} "
+                  f"({step / max(budget.elapsed(), 1e-9):.1f} steps/s)", flush=True)
         if budget.save_due():
             save()
     save()
