@@ -1,5 +1,5 @@
 """Self-supervised encoder training on task frames, with the candidate objectives
-of the encoder study (train/README.md):
+of the encoder study (models/README.md):
 
   random  no training: the ablation that shows what training buys
   sfa     PLDM-style: temporal smoothness ||g(t+1) - g(t)||^2 + VICReg variance and
@@ -7,6 +7,11 @@ of the encoder study (train/README.md):
   hilp    temporal distance (after HILP, Park et al. 2024): V(s, g) = -||phi(s) - phi(g)||
           trained by expectile TD regression, so that latent distance tracks the number
           of steps between frames
+  dino    DINO self-distillation with DINOv2's additions: an EMA teacher, two augmented
+          views, Sinkhorn-Knopp centering, the iBOT masked-patch term and the KoLeo spread
+          term (the DINO head reads the global embedding, the iBOT head the patch tokens)
+  sigreg  LeWM-style JEPA: a predictor maps (g(t), action) to g(t+1) and SIGReg (Epps-Pulley
+          tests of random 1-D projections against N(0, 1)) keeps the embedding from collapsing
   tdist   the same target without bootstrapping: frames k steps apart on one trajectory
           are at most k steps apart, so ||phi(s_t) - phi(s_t+k)|| is regressed onto k with
           an upper-bound expectile loss (overshooting k costs 9x undershooting); latent
@@ -139,6 +144,162 @@ class HilpLoss(nn.Module):
             pt.mul_(1 - self.tau).add_(self.tau * p)
 
 
+def augment(images: torch.Tensor, g: torch.Generator, scale=(0.4, 1.0)) -> torch.Tensor:
+    """DINO's global-crop augmentation for small frames: a random resized crop (area fraction in
+    `scale`) back to full size, then per-channel gain and brightness jitter. uint8 (B, H, W, 3) ->
+    float (B, 3, H, W) in the encoder's [-0.5, 0.5] range."""
+    B = images.shape[0]
+    x = images.permute(0, 3, 1, 2).float() / 255.0
+    s = torch.sqrt(torch.empty(B).uniform_(*scale, generator=g))  # side fraction of the crop
+    shift = (torch.rand(B, 2, generator=g) * 2 - 1) * (1 - s).unsqueeze(1)
+    theta = torch.zeros(B, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1], theta[:, :, 2] = s, s, shift
+    x = F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False,
+                      padding_mode="border")
+    gain = 1 + (torch.rand(B, 3, 1, 1, generator=g) * 2 - 1) * 0.2
+    bright = (torch.rand(B, 1, 1, 1, generator=g) * 2 - 1) * 0.1
+    return (x * gain + bright).clamp(0, 1) - 0.5
+
+
+class PrototypeHead(nn.Module):
+    """DINO projection head: MLP to an L2-normalised bottleneck, then cosine logits against
+    L2-normalised prototypes (DINO's weight-normalised last layer with its gain fixed at 1)."""
+
+    def __init__(self, in_dim: int, prototypes: int = 1024, hidden: int = 256, bottleneck: int = 64):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(),
+                                 nn.Linear(hidden, bottleneck))
+        self.prototypes = nn.Parameter(torch.randn(prototypes, bottleneck) * 0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.mlp(x), dim=-1) @ F.normalize(self.prototypes, dim=-1).T
+
+
+@torch.no_grad()
+def sinkhorn_knopp(logits: torch.Tensor, temp: float, iters: int = 3) -> torch.Tensor:
+    """DINOv2's teacher centering: rows of (B, K) teacher logits become assignments whose
+    prototype marginals are uniform over the batch. Returns (B, K) rows summing to 1."""
+    q = torch.exp((logits - logits.max()) / temp).T  # (K, B)
+    q /= q.sum()
+    K, B = q.shape
+    for _ in range(iters):
+        q /= q.sum(1, keepdim=True) * K
+        q /= q.sum(0, keepdim=True) * B
+    return (q * B).T
+
+
+def koleo(x: torch.Tensor) -> torch.Tensor:
+    """KoLeo spread term: minus the mean log distance of each normalised feature to its nearest
+    neighbour in the batch."""
+    x = F.normalize(x, dim=-1)
+    d = torch.cdist(x, x) + torch.eye(x.shape[0], device=x.device) * 1e6
+    return -torch.log(d.min(1).values + 1e-8).mean()
+
+
+class DinoIbotLoss(nn.Module):
+    """DINO + iBOT + KoLeo with an EMA teacher (student temperature 0.1, teacher 0.04 -> 0.07)."""
+
+    def __init__(self, enc: Encoder, momentum: float = 0.99, mask_ratio=(0.1, 0.5), koleo_weight: float = 0.1):
+        super().__init__()
+        dim, gdim = enc.cfg.dim, enc.cfg.global_dim
+        self.dino_head, self.ibot_head = PrototypeHead(gdim), PrototypeHead(dim)
+        self.mask_token = nn.Parameter(torch.zeros(dim))
+        self.teacher = Encoder(enc.cfg)
+        self.teacher.load_state_dict(enc.state_dict())
+        self.t_dino, self.t_ibot = PrototypeHead(gdim), PrototypeHead(dim)
+        self.t_dino.load_state_dict(self.dino_head.state_dict())
+        self.t_ibot.load_state_dict(self.ibot_head.state_dict())
+        for m in (self.teacher, self.t_dino, self.t_ibot):
+            m.requires_grad_(False)
+        self.momentum, self.mask_ratio, self.koleo_weight = momentum, mask_ratio, koleo_weight
+        self.step = 0
+
+    def student_parameters(self) -> list[nn.Parameter]:
+        return [*self.dino_head.parameters(), *self.ibot_head.parameters(), self.mask_token]
+
+    def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
+        e, t = data.sample_steps(B, g)
+        frames = data.obs[e, t]
+        dev = self.mask_token.device
+        views = torch.cat([augment(frames, g), augment(frames, g)]).to(dev)  # (2B, 3, H, W): view 1, view 2
+        N = enc.cfg.tokens
+        ratio = torch.empty(2 * B, 1).uniform_(*self.mask_ratio, generator=g)
+        mask = (torch.rand(2 * B, N, generator=g) < ratio) & (torch.rand(2 * B, 1, generator=g) < 0.5)
+        mask = mask.to(dev)  # half the views are masked, 10-50% of their patches
+        temp = 0.04 + 0.03 * min(1.0, self.step / 1000)
+        with torch.no_grad():
+            t_tok, t_glob = self.teacher(views)
+            t_cls = sinkhorn_knopp(self.t_dino(t_glob), temp)  # (2B, K)
+            t_patch = sinkhorn_knopp(self.t_ibot(t_tok[mask]), temp) if mask.any() else None
+        s_tok, s_glob = enc(views, masked=(mask, self.mask_token))
+        s_cls = F.log_softmax(self.dino_head(s_glob) / 0.1, dim=-1)
+        swapped = torch.cat([t_cls[B:], t_cls[:B]])  # each view is taught by the other view's teacher output
+        dino = -(swapped * s_cls).sum(-1).mean()
+        ibot = -(t_patch * F.log_softmax(self.ibot_head(s_tok[mask]) / 0.1, dim=-1)).sum(-1).mean() \
+            if t_patch is not None else torch.zeros((), device=dev)
+        spread = koleo(s_glob[:B]) + koleo(s_glob[B:])
+        self.step += 1
+        loss = dino + ibot + self.koleo_weight * spread
+        return loss, {"dino": dino.item(), "ibot": ibot.item(), "koleo": spread.item(), "temp": temp}
+
+    @torch.no_grad()
+    def update_target(self, enc: Encoder) -> None:
+        pairs = [(self.teacher, enc), (self.t_dino, self.dino_head), (self.t_ibot, self.ibot_head)]
+        for teacher, student in pairs:
+            for pt, p in zip(teacher.parameters(), student.parameters()):
+                pt.mul_(self.momentum).add_((1 - self.momentum) * p)
+
+
+def sigreg(z: torch.Tensor, g: torch.Generator, directions: int = 256, knots: int = 17) -> torch.Tensor:
+    """SIGReg (LeJEPA / LeWM): project z (B, D) on random unit directions and measure, for each
+    1-D projection, the Epps-Pulley distance between its empirical characteristic function and
+    N(0, 1)'s, exp(-t^2/2), under a Gaussian window; averaged over directions, scaled by B."""
+    A = torch.randn(z.shape[1], directions, generator=g).to(z.device)
+    p = z @ (A / A.norm(dim=0))  # (B, M)
+    t = torch.linspace(0, 3, knots, device=z.device)
+    tp = p.unsqueeze(-1) * t  # (B, M, K)
+    phi = torch.exp(-t**2 / 2)
+    err = (tp.cos().mean(0) - phi) ** 2 + tp.sin().mean(0) ** 2  # (M, K)
+    return torch.trapezoid(err * phi, t, dim=-1).mean() * z.shape[0]
+
+
+class SigregLoss(nn.Module):
+    """LeWM-style objective on the global embedding: one-step latent prediction + lambda SIGReg,
+    trained end to end with no stop-gradient or EMA (SIGReg alone prevents collapse). As in LeWM
+    the embedding passes a BatchNorm first: frames of one task differ by a few pixels, so a fresh
+    encoder maps them to nearly one point, where SIGReg's gradient moves the batch as a whole and
+    never spreads it. The BatchNorm is folded into the encoder's head when it is saved."""
+
+    def __init__(self, cfg: EncoderConfig, action_dim: int, weight: float = 1.0):
+        super().__init__()
+        d = cfg.global_dim
+        self.norm = nn.BatchNorm1d(d, affine=False)
+        self.predictor = nn.Sequential(nn.Linear(d + action_dim, 256), nn.GELU(), nn.Linear(256, 256), nn.GELU(),
+                                       nn.Linear(256, d))
+        self.weight = weight
+
+    def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
+        e, t = data.sample_steps(B, g)
+        _, z = enc(torch.cat([data.obs[e, t], data.obs[e, t + 1]]))
+        z = self.norm(z)
+        z0, z1 = z[:B], z[B:]
+        pred = z0 + self.predictor(torch.cat([z0, data.actions[e, t].to(z.device)], 1))
+        mse = F.mse_loss(pred, z1)
+        reg = sigreg(z, g)
+        return mse + self.weight * reg, {"pred": mse.item(), "sigreg": reg.item()}
+
+    @torch.no_grad()
+    def folded(self, enc: Encoder) -> Encoder:
+        """A copy of `enc` whose global head ends in the BatchNorm (running statistics)."""
+        out = Encoder(enc.cfg).to(self.norm.running_mean.device)
+        out.load_state_dict(enc.state_dict())
+        last = out.head[-1]
+        inv = 1 / torch.sqrt(self.norm.running_var + self.norm.eps)
+        last.weight.mul_(inv.unsqueeze(1))
+        last.bias.sub_(self.norm.running_mean).mul_(inv)
+        return out
+
+
 class TemporalDistanceLoss(nn.Module):
     """Monte-Carlo temporal distance: expectile regression of latent distance onto step offsets."""
 
@@ -166,7 +327,7 @@ class TemporalDistanceLoss(nn.Module):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="dataset folder(s) written by `deno task dataset`, comma-separated")
-    ap.add_argument("--objective", choices=["random", "sfa", "hilp", "tdist"], required=True)
+    ap.add_argument("--objective", choices=["random", "sfa", "hilp", "dino", "sigreg", "tdist"], required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
     ap.add_argument("--steps", type=int, default=100000, help="maximum optimiser steps")
@@ -195,24 +356,27 @@ def main() -> None:
             raise SystemExit(f"--init {args.init} has config {init['config']}, this run {asdict(cfg)}")
         enc.load_state_dict(init["model"])
     loss_fn = {"sfa": lambda: SfaLoss(cfg, data.actions.shape[-1]), "hilp": lambda: HilpLoss(enc),
-               "tdist": lambda: TemporalDistanceLoss(),
+               "tdist": lambda: TemporalDistanceLoss(), "dino": lambda: DinoIbotLoss(enc),
+               "sigreg": lambda: SigregLoss(cfg, data.actions.shape[-1]),
                "random": lambda: None}[args.objective]()
     if loss_fn is not None:
         loss_fn.to(args.device)
-    params = list(enc.parameters()) + (list(loss_fn.idm.parameters()) if isinstance(loss_fn, SfaLoss) else [])
+    heads = {SfaLoss: lambda m: list(m.idm.parameters()), SigregLoss: lambda m: list(m.predictor.parameters()),
+             DinoIbotLoss: lambda m: m.student_parameters()}
+    params = list(enc.parameters()) + heads.get(type(loss_fn), lambda m: [])(loss_fn)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
     g = torch.Generator().manual_seed(args.seed)
     step, log = 0, []
     ckpt = out / "encoder.pt"
     if ckpt.exists():  # resume
         state = torch.load(ckpt, weights_only=False, map_location=args.device)
-        enc.load_state_dict(state["model"])
+        enc.load_state_dict(state.get("unfolded_model", state["model"]))
         if state.get("optimizer"):
             opt.load_state_dict(state["optimizer"])
-        if isinstance(loss_fn, HilpLoss) and state.get("target"):
-            loss_fn.target.load_state_dict(state["target"])
-        if isinstance(loss_fn, SfaLoss) and state.get("idm"):
-            loss_fn.idm.load_state_dict(state["idm"])
+        if loss_fn is not None and state.get("objective_state"):
+            loss_fn.load_state_dict(state["objective_state"])  # heads, teachers, predictors
+        if isinstance(loss_fn, DinoIbotLoss):
+            loss_fn.step = state["step"]
         step, log = state["step"], state.get("log", [])
         g.manual_seed(args.seed + step)
         print(f"resumed from {ckpt} at step {step}", flush=True)
@@ -220,10 +384,12 @@ def main() -> None:
     def save():
         extra = {"step": step, "log": log, "objective": args.objective, "optimizer": opt.state_dict(),
                  "data": str(args.data)}
-        if isinstance(loss_fn, HilpLoss):
-            extra["target"] = loss_fn.target.state_dict()
-        if isinstance(loss_fn, SfaLoss):
-            extra["idm"] = loss_fn.idm.state_dict()
+        if loss_fn is not None:
+            extra["objective_state"] = loss_fn.state_dict()
+        if isinstance(loss_fn, SigregLoss):  # the saved model plans with the BatchNorm folded in
+            extra["unfolded_model"] = enc.state_dict()
+            save_checkpoint(ckpt, loss_fn.folded(enc), cfg, **extra)
+            return
         save_checkpoint(ckpt, enc, cfg, **extra)
 
     budget = Budget(args.minutes, args.steps)
@@ -232,7 +398,7 @@ def main() -> None:
     while loss_fn is not None and budget.running(step):
         loss, parts = loss_fn(enc, data, args.batch, g)
         optimizer_step(opt, loss, params, warmup_lr(args.lr, step, 200))
-        if isinstance(loss_fn, HilpLoss):
+        if isinstance(loss_fn, (HilpLoss, DinoIbotLoss)):
             loss_fn.update_target(enc)
         step += 1
         if budget.log_due():

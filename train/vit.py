@@ -3,7 +3,7 @@
 Read top-down: attention block, then the encoder. The encoder returns patch
 tokens (the predictor's latent space, as DINOv2's are in DINO-WM) and a pooled
 global embedding from the CLS token, whose distance is the planning cost that
-patch-token MSE cannot give on its own (see train/README.md, encoder study).
+patch-token MSE cannot give on its own (see models/README.md, encoder study).
 """
 import math
 from dataclasses import asdict, dataclass
@@ -60,10 +60,19 @@ class Encoder(nn.Module):
         self.ln = nn.LayerNorm(cfg.dim)
         self.head = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.global_dim))
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images uint8 (B, H, W, 3) -> patch tokens (B, N, dim), global embedding (B, global_dim)."""
-        x = images.to(self.pos.device).permute(0, 3, 1, 2).float() / 255.0 - 0.5  # (B, 3, H, W)
+    def forward(self, images: torch.Tensor, masked: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """images uint8 (B, H, W, 3), or float in [-0.5, 0.5] as (B, 3, H, W) -> patch tokens (B, N, dim),
+        global embedding (B, global_dim). `masked` = (bool (B, N), token (dim,)) replaces those patch
+        embeddings by the token (iBOT's masked-patch input; training only)."""
+        if images.dtype == torch.uint8:
+            x = images.to(self.pos.device).permute(0, 3, 1, 2).float() / 255.0 - 0.5  # (B, 3, H, W)
+        else:
+            x = images
         x = self.patch_embed(x).flatten(2).transpose(1, 2)  # (B, N, dim)
+        if masked is not None:
+            m, token = masked
+            x = torch.where(m.unsqueeze(-1), token.to(x.dtype), x)
         x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos  # (B, 1+N, dim)
         for blk in self.blocks:
             x = blk(x)

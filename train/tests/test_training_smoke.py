@@ -7,7 +7,7 @@ import pytest
 import torch
 from onnx.reference import ReferenceEvaluator
 
-from train.encoder import Frames, SfaLoss, TemporalDistanceLoss
+from train.encoder import DinoIbotLoss, Frames, SfaLoss, SigregLoss, TemporalDistanceLoss, sigreg, sinkhorn_knopp
 from train.export import export
 from train.predictor import Predictor, PredictorConfig
 from train.train_predictor import Windows, encode_all, loss_fn
@@ -21,7 +21,7 @@ def tiny_wall(make_dataset, tmp_path_factory):
     return Frames(make_dataset("wall", episodes=6, steps=30, seed=1, size=32))
 
 
-def run_steps(model_params, step_fn, steps, lr=3e-3):
+def run_steps(model_params, step_fn, steps, lr=3e-3, after_step=None):
     torch.manual_seed(0)
     opt = torch.optim.Adam(model_params, lr=lr)
     losses = []
@@ -30,19 +30,70 @@ def run_steps(model_params, step_fn, steps, lr=3e-3):
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if after_step:
+            after_step()
         losses.append(loss.item())
     return losses
 
 
-@pytest.mark.parametrize("objective", ["tdist"])
+@pytest.mark.parametrize("objective", ["tdist", "sigreg", "dino"])
 def test_encoder_objectives_reduce_their_loss(tiny_wall, objective):
     torch.manual_seed(0)
     enc = Encoder(EncoderConfig(**TINY))
-    loss = TemporalDistanceLoss() if objective == "tdist" else SfaLoss(enc.cfg, 2)
+    loss = {"tdist": lambda: TemporalDistanceLoss(), "sfa": lambda: SfaLoss(enc.cfg, 2),
+            "sigreg": lambda: SigregLoss(enc.cfg, 2), "dino": lambda: DinoIbotLoss(enc)}[objective]()
     g = torch.Generator().manual_seed(0)
-    params = list(enc.parameters()) + list(loss.parameters())
-    losses = run_steps(params, lambda: loss(enc, tiny_wall, 64, g)[0], 60)
-    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10]), losses
+    params = list(enc.parameters()) + [p for p in loss.parameters() if p.requires_grad]
+    after = (lambda: loss.update_target(enc)) if objective == "dino" else None
+    losses = run_steps(params, lambda: loss(enc, tiny_wall, 64, g)[0], 60, after_step=after)
+    # DINO's cross-entropy keeps the teacher's entropy (~ln K at the start), so it falls by less
+    assert np.mean(losses[-10:]) < (0.95 if objective == "dino" else 0.8) * np.mean(losses[:10]), losses
+
+
+def test_sinkhorn_knopp_spreads_the_batch_evenly_over_prototypes():
+    torch.manual_seed(0)
+    logits = torch.randn(64, 16) * 0.3 + torch.linspace(0, 1, 16)  # a softmax gives the last 3 prototypes 2/3 of the mass
+    assert torch.softmax(logits / 0.1, 1).sum(0)[-3:].sum() > 0.6 * 64
+    q = sinkhorn_knopp(logits, temp=0.1, iters=50)
+    np.testing.assert_allclose(q.sum(1).numpy(), np.ones(64), atol=1e-4)  # each row a distribution
+    np.testing.assert_allclose(q.sum(0).numpy(), np.full(16, 4.0), rtol=1e-2)  # each prototype B/K
+
+
+def test_sigreg_is_small_for_gaussian_embeddings_and_large_for_collapsed_ones():
+    g = torch.Generator().manual_seed(0)
+    gaussian = sigreg(torch.randn(512, 16, generator=g), g)
+    shifted = sigreg(torch.randn(512, 16, generator=g) * 0.2 + 1.0, g)
+    collapsed = sigreg(torch.zeros(512, 16), g)
+    assert gaussian < 0.1 * shifted < collapsed, (gaussian, shifted, collapsed)
+
+
+def test_sigreg_checkpoint_folds_its_batchnorm_into_the_encoder_head(tiny_wall):
+    torch.manual_seed(0)
+    enc = Encoder(EncoderConfig(**TINY))
+    loss = SigregLoss(enc.cfg, 2)
+    g = torch.Generator().manual_seed(0)
+    run_steps(list(enc.parameters()) + list(loss.parameters()), lambda: loss(enc, tiny_wall, 64, g)[0], 5)
+    loss.eval()
+    folded = loss.folded(enc).eval()
+    x = tiny_wall.obs[0, :8]
+    with torch.no_grad():
+        np.testing.assert_allclose(folded(x)[1].numpy(), loss.norm(enc(x)[1]).numpy(), atol=1e-4)
+        np.testing.assert_allclose(folded(x)[0].numpy(), enc(x)[0].numpy(), atol=1e-6)  # patch tokens untouched
+
+
+def test_masked_patches_reach_the_encoder_only_through_the_mask_token():
+    torch.manual_seed(0)
+    enc = Encoder(EncoderConfig(**TINY)).eval()
+    x = torch.randint(0, 256, (2, 32, 32, 3), dtype=torch.uint8)
+    y = x.clone()
+    y[:, :16, :16] = 0  # patch 0 of each frame changes
+    mask = torch.zeros(2, 4, dtype=torch.bool)
+    mask[:, 0] = True
+    token = torch.randn(32)
+    with torch.no_grad():
+        a, b = enc(x, masked=(mask, token)), enc(y, masked=(mask, token))
+        np.testing.assert_allclose(a[0].numpy(), b[0].numpy(), atol=1e-6)
+        assert not torch.allclose(enc(x)[0], enc(y)[0])
 
 
 def test_predictor_teacher_forcing_loss_falls_and_export_is_valid_onnx(tiny_wall, tmp_path):
