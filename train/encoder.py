@@ -78,6 +78,13 @@ def vicreg_var_cov(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return var, (off**2).sum() / z.shape[1]
 
 
+@torch.no_grad()
+def ema_update(teacher: nn.Module, student: nn.Module, tau: float) -> None:
+    """teacher <- (1 - tau) teacher + tau student, parameter by parameter."""
+    for pt, p in zip(teacher.parameters(), student.parameters()):
+        pt.mul_(1 - tau).add_(tau * p)
+
+
 class SfaLoss(nn.Module):
     """PLDM-style objective on the global embedding."""
 
@@ -138,10 +145,8 @@ class HilpLoss(nn.Module):
         loss = (weight * diff**2).mean()
         return loss, {"v": v.mean().item()}
 
-    @torch.no_grad()
     def update_target(self, enc: Encoder) -> None:
-        for pt, p in zip(self.target.parameters(), enc.parameters()):
-            pt.mul_(1 - self.tau).add_(self.tau * p)
+        ema_update(self.target, enc, self.tau)
 
 
 def augment(images: torch.Tensor, g: torch.Generator, scale=(0.4, 1.0)) -> torch.Tensor:
@@ -212,10 +217,7 @@ class DinoIbotLoss(nn.Module):
         for m in (self.teacher, self.t_dino, self.t_ibot):
             m.requires_grad_(False)
         self.momentum, self.mask_ratio, self.koleo_weight = momentum, mask_ratio, koleo_weight
-        self.step = 0
-
-    def student_parameters(self) -> list[nn.Parameter]:
-        return [*self.dino_head.parameters(), *self.ibot_head.parameters(), self.mask_token]
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))  # drives the teacher temperature
 
     def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
         e, t = data.sample_steps(B, g)
@@ -226,7 +228,7 @@ class DinoIbotLoss(nn.Module):
         ratio = torch.empty(2 * B, 1).uniform_(*self.mask_ratio, generator=g)
         mask = (torch.rand(2 * B, N, generator=g) < ratio) & (torch.rand(2 * B, 1, generator=g) < 0.5)
         mask = mask.to(dev)  # half the views are masked, 10-50% of their patches
-        temp = 0.04 + 0.03 * min(1.0, self.step / 1000)
+        temp = 0.04 + 0.03 * min(1.0, self.step.item() / 1000)
         with torch.no_grad():
             t_tok, t_glob = self.teacher(views)
             t_cls = sinkhorn_knopp(self.t_dino(t_glob), temp)  # (2B, K)
@@ -242,12 +244,9 @@ class DinoIbotLoss(nn.Module):
         loss = dino + ibot + self.koleo_weight * spread
         return loss, {"dino": dino.item(), "ibot": ibot.item(), "koleo": spread.item(), "temp": temp}
 
-    @torch.no_grad()
     def update_target(self, enc: Encoder) -> None:
-        pairs = [(self.teacher, enc), (self.t_dino, self.dino_head), (self.t_ibot, self.ibot_head)]
-        for teacher, student in pairs:
-            for pt, p in zip(teacher.parameters(), student.parameters()):
-                pt.mul_(self.momentum).add_((1 - self.momentum) * p)
+        for teacher, student in [(self.teacher, enc), (self.t_dino, self.dino_head), (self.t_ibot, self.ibot_head)]:
+            ema_update(teacher, student, 1 - self.momentum)
 
 
 def sigreg(z: torch.Tensor, g: torch.Generator, directions: int = 256, knots: int = 17) -> torch.Tensor:
@@ -361,9 +360,9 @@ def main() -> None:
                "random": lambda: None}[args.objective]()
     if loss_fn is not None:
         loss_fn.to(args.device)
-    heads = {SfaLoss: lambda m: list(m.idm.parameters()), SigregLoss: lambda m: list(m.predictor.parameters()),
-             DinoIbotLoss: lambda m: m.student_parameters()}
-    params = list(enc.parameters()) + heads.get(type(loss_fn), lambda m: [])(loss_fn)
+    # the encoder plus the objective's own trainable heads (EMA teachers do not train)
+    heads = [p for p in loss_fn.parameters() if p.requires_grad] if loss_fn is not None else []
+    params = list(enc.parameters()) + heads
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
     g = torch.Generator().manual_seed(args.seed)
     step, log = 0, []
@@ -374,9 +373,7 @@ def main() -> None:
         if state.get("optimizer"):
             opt.load_state_dict(state["optimizer"])
         if loss_fn is not None and state.get("objective_state"):
-            loss_fn.load_state_dict(state["objective_state"])  # heads, teachers, predictors
-        if isinstance(loss_fn, DinoIbotLoss):
-            loss_fn.step = state["step"]
+            loss_fn.load_state_dict(state["objective_state"])  # heads, teachers, predictors, counters
         step, log = state["step"], state.get("log", [])
         g.manual_seed(args.seed + step)
         print(f"resumed from {ckpt} at step {step}", flush=True)

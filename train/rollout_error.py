@@ -20,6 +20,47 @@ from .predictor import Predictor, PredictorConfig
 from .train_predictor import encode_all
 
 
+class HeldOut:
+    """A predictor checkpoint, its frozen encoder, and the held-out episodes (the last `holdout` of
+    the dataset, as in training) with actions and proprio z-scored as the predictor saw them."""
+
+    def __init__(self, data_dir: str, predictor: str, holdout: int):
+        state = torch.load(predictor, weights_only=False, map_location="cpu")
+        self.pred = Predictor(PredictorConfig(**state["config"])).eval()
+        self.pred.load_state_dict(state["model"])
+        self.meta, self.fs = state["meta"], state["meta"]["frameskip"]
+        self.pool, self.global_scale = state.get("token_pool", 1), state["global_scale"]
+        self.enc = load_encoder(state["encoder"])
+        self.data = Frames(data_dir)
+        self.train_n = self.data.N - holdout
+        self.episodes = list(range(self.train_n, self.data.N))
+        m = self.meta
+        self.actions = (self.data.actions[self.episodes] - torch.tensor(m["action_mean"])) / torch.tensor(m["action_std"])
+        p = torch.from_numpy(np.load(Path(data_dir) / "proprio.npy")[self.episodes])
+        self.proprio = (p - torch.tensor(m["proprio_mean"])) / torch.tensor(m["proprio_std"])  # (E, T+1, P)
+
+    @torch.no_grad()
+    def encode(self, obs: torch.Tensor):
+        """uint8 (E, T, H, W, 3) -> the predictor's latents: pooled tokens, scaled global embedding."""
+        tok, glo = encode_all(self.enc, obs, pool=self.pool)
+        return tok, glo / self.global_scale
+
+
+@torch.no_grad()
+def rollout(pred: Predictor, tok, glo, pro, actions, t0: int, fs: int, steps: int):
+    """Open loop from a history window (E, h, ...) whose first frame is t0, fed the episodes' own
+    z-scored actions (E, T, A); yields the predicted (tokens, global) of each of `steps` steps."""
+    for s in range(steps):
+        act = torch.stack([actions[:, t0 + (s + i) * fs:t0 + (s + i + 1) * fs].flatten(1)
+                           for i in range(tok.shape[1])], 1)  # (E, h, fs*A)
+        nt, ng, np_ = pred(tok, glo, act, pro)
+        yield nt[:, -1], ng[:, -1]
+        h = tok.shape[1]
+        tok = torch.cat([tok, nt[:, -1:]], 1)[:, -h:]
+        glo = torch.cat([glo, ng[:, -1:]], 1)[:, -h:]
+        pro = torch.cat([pro, np_[:, -1:]], 1)[:, -h:]
+
+
 @torch.no_grad()
 def rollout_errors(pred: Predictor, tokens, global_, actions, proprio, fs: int, steps: int):
     """tokens (E, T, N, D) etc. of held-out episodes -> per-step MSE of model and copy baseline."""
@@ -29,20 +70,14 @@ def rollout_errors(pred: Predictor, tokens, global_, actions, proprio, fs: int, 
     out = [{"visual": [], "global": [], "copy_visual": [], "copy_global": []} for _ in range(steps)]
     for t0 in starts:
         idx = [t0 + i * fs for i in range(h)]
-        tok, glo, pro = tokens[:, idx], global_[:, idx], proprio[:, idx]
-        for s in range(steps):
-            a_idx = [t0 + (s + i) * fs for i in range(tok.shape[1])]
-            act = torch.stack([actions[:, a:a + fs].flatten(1) for a in a_idx], 1)  # (E, h, fs*A)
-            nt, ng, np_ = pred(tok, glo, act, pro)
+        last = idx[-1]
+        window = rollout(pred, tokens[:, idx], global_[:, idx], proprio[:, idx], actions, t0, fs, steps)
+        for s, (nt, ng) in enumerate(window):
             tgt = t0 + (s + h) * fs
-            out[s]["visual"].append(((nt[:, -1] - tokens[:, tgt]) ** 2).mean().item())
-            out[s]["global"].append(((ng[:, -1] - global_[:, tgt]) ** 2).mean().item())
-            last = t0 + (h - 1) * fs
+            out[s]["visual"].append(((nt - tokens[:, tgt]) ** 2).mean().item())
+            out[s]["global"].append(((ng - global_[:, tgt]) ** 2).mean().item())
             out[s]["copy_visual"].append(((tokens[:, last] - tokens[:, tgt]) ** 2).mean().item())
             out[s]["copy_global"].append(((global_[:, last] - global_[:, tgt]) ** 2).mean().item())
-            tok = torch.cat([tok, nt[:, -1:]], 1)[:, -h:]
-            glo = torch.cat([glo, ng[:, -1:]], 1)[:, -h:]
-            pro = torch.cat([pro, np_[:, -1:]], 1)[:, -h:]
     return [{k: float(np.mean(v)) for k, v in o.items()} for o in out]
 
 
@@ -54,21 +89,10 @@ def main() -> None:
     ap.add_argument("--holdout", type=int, default=50)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    state = torch.load(args.predictor, weights_only=False, map_location="cpu")
-    pred = Predictor(PredictorConfig(**state["config"]))
-    pred.load_state_dict(state["model"])
-    pred.eval()
-    meta = state["meta"]
-    data = Frames(args.data)
-    held = slice(data.N - args.holdout, data.N)
-    enc = load_encoder(state["encoder"])
-    tokens, global_ = encode_all(enc, data.obs[held], pool=state.get("token_pool", 1))
-    global_ = global_ / state["global_scale"]
-    a = (data.actions[held] - torch.tensor(meta["action_mean"])) / torch.tensor(meta["action_std"])
-    p = torch.from_numpy(np.load(Path(args.data) / "proprio.npy")[held])
-    p = (p - torch.tensor(meta["proprio_mean"])) / torch.tensor(meta["proprio_std"])
-    for s, r in enumerate(rollout_errors(pred, tokens, global_, a, p, meta["frameskip"], args.steps), 1):
-        print(json.dumps({"task": meta["task"], "step": s, **{k: round(v, 5) for k, v in r.items()}}))
+    ho = HeldOut(args.data, args.predictor, args.holdout)
+    tokens, global_ = ho.encode(ho.data.obs[ho.episodes])
+    for s, r in enumerate(rollout_errors(ho.pred, tokens, global_, ho.actions, ho.proprio, ho.fs, args.steps), 1):
+        print(json.dumps({"task": ho.meta["task"], "step": s, **{k: round(v, 5) for k, v in r.items()}}))
 
 
 if __name__ == "__main__":

@@ -21,10 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .encoder import Frames
-from .landscape import load_encoder
-from .predictor import Predictor, PredictorConfig
-from .train_predictor import encode_all
+from .rollout_error import HeldOut, rollout
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
@@ -73,43 +70,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(2)
-    state = torch.load(args.predictor, weights_only=False, map_location="cpu")
-    pred = Predictor(PredictorConfig(**state["config"])).eval()
-    pred.load_state_dict(state["model"])
-    meta, pool, fs, h = state["meta"], state.get("token_pool", 1), state["meta"]["frameskip"], pred.cfg.num_hist
-    enc = load_encoder(state["encoder"])
-    data = Frames(args.data)
+    ho = HeldOut(args.data, args.predictor, args.holdout)
+    data, fs, h = ho.data, ho.fs, ho.pred.cfg.num_hist
     states = np.load(Path(args.data) / "states.npy", mmap_mode="r")
 
     # The bank: random frames of the training episodes.
     g = torch.Generator().manual_seed(args.seed)
-    train_n = data.N - args.holdout
-    be = torch.randint(0, train_n, (args.bank,), generator=g)
+    be = torch.randint(0, ho.train_n, (args.bank,), generator=g)
     bt = torch.randint(0, data.T1, (args.bank,), generator=g)
-    bank_tok, bank_glo = encode_all(enc, data.obs[be, bt][:, None], pool=pool)
-    bank_tok, bank_glo = bank_tok[:, 0], bank_glo[:, 0] / state["global_scale"]
+    bank_tok, bank_glo = (x[:, 0] for x in ho.encode(data.obs[be, bt][:, None]))
     bank_states = np.stack([states[e, t] for e, t in zip(be.tolist(), bt.tolist())])
 
-    held = list(range(train_n, data.N))  # every held-out episode is measured; the first few are pictured
+    held = ho.episodes  # every held-out episode is measured; the first few are pictured
     idx = [i * fs for i in range(h + args.steps)]  # frames of the rollout, frameskip apart
     obs = data.obs[held][:, idx]  # (E, h+S, H, W, 3)
-    tok, glo = encode_all(enc, obs, pool=pool)
-    glo = glo / state["global_scale"]
-    a = (data.actions[held] - torch.tensor(meta["action_mean"])) / torch.tensor(meta["action_std"])
-    p = torch.from_numpy(np.load(Path(args.data) / "proprio.npy")[held][:, idx])
-    p = (p - torch.tensor(meta["proprio_mean"])) / torch.tensor(meta["proprio_std"])
-
-    ctok, cglo, cpro = tok[:, :h], glo[:, :h], p[:, :h]
-    pred_tok, pred_glo = [], []
-    for s in range(args.steps):
-        act = torch.stack([a[:, (s + i) * fs:(s + i + 1) * fs].flatten(1) for i in range(ctok.shape[1])], 1)
-        nt, ng, np_ = pred(ctok, cglo, act, cpro)
-        pred_tok.append(nt[:, -1])
-        pred_glo.append(ng[:, -1])
-        ctok = torch.cat([ctok, nt[:, -1:]], 1)[:, -h:]
-        cglo = torch.cat([cglo, ng[:, -1:]], 1)[:, -h:]
-        cpro = torch.cat([cpro, np_[:, -1:]], 1)[:, -h:]
-    pt, pg = torch.stack(pred_tok, 1), torch.stack(pred_glo, 1)  # (E, S, N, D), (E, S, G)
+    tok, glo = ho.encode(obs)
+    preds = list(rollout(ho.pred, tok[:, :h], glo[:, :h], ho.proprio[:, idx[:h]], ho.actions, 0, fs, args.steps))
+    pt, pg = torch.stack([t for t, _ in preds], 1), torch.stack([gl for _, gl in preds], 1)  # (E, S, N, D), (E, S, G)
     E, S = pt.shape[:2]
     nn_pred = nearest(pt.flatten(0, 1), pg.flatten(0, 1), bank_tok, bank_glo).reshape(E, S)
     nn_true = nearest(tok[:, h:].flatten(0, 1), glo[:, h:].flatten(0, 1), bank_tok, bank_glo).reshape(E, S)
@@ -126,16 +103,17 @@ def main() -> None:
     # State error of what each row shows, per step.
     true_states = np.stack([np.stack([states[ep, i] for i in idx[h:]]) for ep in held])  # (E, S, dim)
     start = np.stack([states[ep, idx[h - 1]] for ep in held])[:, None]
+
     def err(s: np.ndarray) -> np.ndarray:
-        dims = slice(2, 4) if meta["task"] == "pusht" else slice(0, 2)  # pusht: the block, which is the task
+        dims = slice(2, 4) if ho.meta["task"] == "pusht" else slice(0, 2)  # pusht: the block, which is the task
         d = s[..., dims] - true_states[..., dims]
-        if meta["task"] == "reacher":  # joint angles: the short way round
+        if ho.meta["task"] == "reacher":  # joint angles: the short way round
             d = (d + np.pi) % (2 * np.pi) - np.pi
         return np.linalg.norm(d, axis=-1).mean(0)
 
     e_pred, e_true, e_copy = err(bank_states[nn_pred.numpy()]), err(bank_states[nn_true.numpy()]), err(start)
     for s in range(S):
-        print(json.dumps({"task": meta["task"], "step": s + 1, "nn_of_predicted": round(float(e_pred[s]), 2),
+        print(json.dumps({"task": ho.meta["task"], "step": s + 1, "nn_of_predicted": round(float(e_pred[s]), 2),
                           "nn_of_true": round(float(e_true[s]), 2), "copy_start": round(float(e_copy[s]), 2)}))
     print(f"wrote {args.out}", flush=True)
 
