@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "../agent/app.ts";
 import { WorldModel } from "../agent/world_model.ts";
-import { evaluate, type Planner } from "../tasks/evaluation.ts";
+import { evaluate, evaluationEpisode, type Planner } from "../tasks/evaluation.ts";
 import { runOracle } from "../tasks/oracle.ts";
 import { quantizeModelDir } from "../quant/quantize.ts";
 import { getTask } from "../tasks/registry.ts";
@@ -43,8 +43,7 @@ function httpPlanner(
 // Measured through this suite (20 episodes, budget 20, seed 0, a fresh request seed per replan):
 // wall 0.80, pointmaze 0.75, reacher 0.85 (CEM, fast preset); wall with MPPI 0.80; wall at W4 g32
 // (GPTQ, MatMulNBits graphs) 0.80. pointmaze and reacher plan with the proprio term (alpha = 1).
-// Thresholds leave ~0.15 for sampling spread. pusht measured 0.10 here (2 of 20) and 0.06 over 50 x 50:
-// no threshold above noise can be stated yet, so it has no suite (models/README.md, "What fails").
+// Thresholds leave ~0.15 for sampling spread. pusht has its own suite below.
 const SUITES = [
   { task: "wall", dir: "models/wall/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.65 },
   { task: "pointmaze", dir: "models/pointmaze/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.6 },
@@ -85,3 +84,41 @@ for (const s of SUITES) {
     assert.ok(oracle.success_rate >= r.success_rate, "the oracle is the upper bound");
   });
 }
+
+// pusht's model does not plan the block (success 0.05 here, 1 of 20; 0.06 over 50 x 50): its
+// latents do not hold the block's pose (models/README.md, "What the latents hold"), so no success
+// threshold above noise exists. What it does do, through the proprio term, is drive the agent to
+// the goal's agent position: the mean task distance (agent, block and angle, in success
+// tolerances) fell from 12.6 to 7.0 (0.56 of it) when measured through this suite. A planner that
+// ignored the goal would keep it at 12.6 (the block moves only when pushed). The threshold, 0.7,
+// leaves room for sampling spread; the oracle must still reach >= 0.8 (measured 0.95).
+Deno.test("pusht: the served model cuts the distance to the goal state below 0.7 of the start, the oracle succeeds", async () => {
+  const model = await WorldModel.load("models/pusht/fp32", { threads: 2 });
+  const app = createApp({ models: new Map([["pusht/fp32", model]]), isReady: () => true, log: () => {} });
+  const task = getTask("pusht");
+  const episodes = 20, budget = 20;
+  const r = await evaluate(task, httpPlanner(app, "pusht", "fp32", { preset: "fast" }), {
+    episodes,
+    seed: 0,
+    budget,
+    execute: 1,
+  });
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const start = mean(r.results.map((e) => {
+    const ep = evaluationEpisode(task, 0, e.index);
+    return task.distance(ep.start, ep.goal);
+  }));
+  const final = mean(r.results.map((e) => e.finalDistance));
+  const oracle = await runOracle(task, episodes, 0, budget);
+  console.log(
+    JSON.stringify({
+      model: "pusht/fp32",
+      success: r.success_at,
+      distance: { start, final },
+      oracle: oracle.success_at,
+    }),
+  );
+  assert.ok(final <= 0.7 * start, `mean distance to the goal ${final.toFixed(2)} of ${start.toFixed(2)} at the start`);
+  assert.ok(oracle.success_rate >= 0.8, `oracle success ${oracle.success_rate}`);
+  assert.ok(oracle.success_rate > r.success_rate, "the oracle is the upper bound");
+});

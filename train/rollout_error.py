@@ -34,10 +34,15 @@ class HeldOut:
         self.data = Frames(data_dir)
         self.train_n = self.data.N - holdout
         self.episodes = list(range(self.train_n, self.data.N))
+        self.proprio_all = np.load(Path(data_dir) / "proprio.npy", mmap_mode="r")
+        self.actions, self.proprio = self.inputs(self.episodes)
+
+    def inputs(self, episodes: list[int]):
+        """Actions (E, T, A) and proprio (E, T+1, P) of `episodes`, z-scored as the predictor saw them."""
         m = self.meta
-        self.actions = (self.data.actions[self.episodes] - torch.tensor(m["action_mean"])) / torch.tensor(m["action_std"])
-        p = torch.from_numpy(np.load(Path(data_dir) / "proprio.npy")[self.episodes])
-        self.proprio = (p - torch.tensor(m["proprio_mean"])) / torch.tensor(m["proprio_std"])  # (E, T+1, P)
+        a = (self.data.actions[episodes] - torch.tensor(m["action_mean"])) / torch.tensor(m["action_std"])
+        p = torch.from_numpy(np.ascontiguousarray(self.proprio_all[episodes]))
+        return a, (p - torch.tensor(m["proprio_mean"])) / torch.tensor(m["proprio_std"])
 
     @torch.no_grad()
     def encode(self, obs: torch.Tensor):
