@@ -8,11 +8,14 @@
  *
  * --cost: global (L2 of global embeddings), patch (MSE of patch tokens), pixels
  * (MSE of frames; no encoder needed), true (the task's true distance).
+ * --preset: fast (the agent's CEM: 64 samples x 4 iterations, execute 2; default) or oracle
+ * (the oracle's per-task CEM, execution count and, with --cost true, its cost).
  */
 import * as ort from "onnxruntime-node";
 import { cem, type CemOptions, shiftPlan } from "../agent/cem.ts";
-import { intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
+import { ORACLE_PRESETS, oraclePlanner } from "../tasks/oracle.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/task.ts";
 
@@ -78,42 +81,43 @@ if (import.meta.main) {
       budget: { type: "string", default: "50" },
       seed: { type: "string", default: "0" },
       label: { type: "string" },
+      preset: { type: "string", default: "fast" },
     });
     const task = getTask(stringFlag(f.task, "task"));
     const cost = f.cost as string;
     const D = task.frameskip * task.actionDim;
-    const opts: CemOptions = {
-      horizon: 5,
-      samples: 64,
-      topk: 8,
-      iterations: 4,
-      initStd: 1,
-      low: Array.from({ length: D }, (_, j) => task.actionLow[j % task.actionDim]),
-      high: Array.from({ length: D }, (_, j) => task.actionHigh[j % task.actionDim]),
-    };
+    const low = Array.from({ length: D }, (_, j) => task.actionLow[j % task.actionDim]);
+    const high = Array.from({ length: D }, (_, j) => task.actionHigh[j % task.actionDim]);
+    const preset = f.preset as string;
+    if (preset !== "fast" && preset !== "oracle") throw new CliError(`--preset must be fast or oracle, got ${preset}`);
+    const oracle = ORACLE_PRESETS[task.name];
+    const opts: CemOptions = preset === "oracle"
+      ? { ...oracle.cem, low, high }
+      : { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1, low, high };
+    const execute = preset === "oracle" ? oracle.execute : 2;
     let planner: Planner;
     if (cost === "true") {
-      const { oraclePlanner } = await import("../tasks/oracle.ts");
-      planner = oraclePlanner(task, { cem: opts, execute: 2 });
+      planner = oraclePlanner(task, { cem: opts, execute, cost: preset === "oracle" ? oracle.cost : undefined });
     } else if (cost === "pixels") {
-      planner = studyPlanner(task, null, "mse", opts, 2);
+      planner = studyPlanner(task, null, "mse", opts, execute);
     } else {
       const session = await ort.InferenceSession.create(stringFlag(f.encoder, "encoder"), { intraOpNumThreads: 2 });
       const which = cost === "patch" ? "tokens" : "global";
-      planner = studyPlanner(task, encoderEmbed(session, which, 64), cost === "patch" ? "mse" : "l2", opts, 2);
+      planner = studyPlanner(task, encoderEmbed(session, which, 64), cost === "patch" ? "mse" : "l2", opts, execute);
     }
     const t0 = performance.now();
     const r = await evaluate(task, planner, {
       episodes: intFlag(f.episodes, "episodes", 1),
       seed: intFlag(f.seed, "seed", 0),
       budget: intFlag(f.budget, "budget", 1),
-      execute: 2,
+      execute,
     });
     console.log(JSON.stringify({
       study: "encoder_planning",
       task: task.name,
       encoder: f.label ?? f.encoder ?? cost,
       cost,
+      preset,
       episodes: r.episodes,
       budget: r.budget,
       success_rate: r.success_rate,

@@ -14,13 +14,16 @@ read on the held-out episodes three ways, per open-loop rollout step:
 Errors are in units of the task's success tolerance, so below 1 means the state is resolved finely
 enough to tell a success. The probe uses state labels, so it measures the latents; it is not part of
 any model. With --encoder instead of --predictor only the encoder is read (latent and copy columns),
-at any token pooling: what a world model on that encoder could at best plan with.
+at any token pooling: what a world model on that encoder could at best plan with. --export-cost DIR
+then writes that encoder as an ONNX graph whose `global` output is the probe's reading, weighted as the
+oracle weighs the state, for `study/encoder_planning.ts --cost global` (planning on the true simulator).
 Prints one JSON line per rollout step.
 """
 import argparse
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,8 +31,10 @@ import torch.nn as nn
 
 from .encoder import Frames
 from .landscape import load_encoder
+from .export import OPSET
 from .rollout_error import HeldOut, rollout
 from .train_predictor import encode_all
+from .vit import pool_tokens
 
 # task -> parts of the state that decide success: (name, state indices, kind, success tolerance)
 PARTS = {
@@ -38,6 +43,9 @@ PARTS = {
     "reacher": [("q1", (0,), "angle", 0.2), ("q2", (1,), "angle", 0.2)],
     "pusht": [("agent", (0, 1), "pos", 20.0), ("block", (2, 3), "pos", 20.0), ("angle", (4,), "angle", math.pi / 9)],
 }
+
+# The oracle's pusht cost counts the agent at a quarter (tasks/oracle.ts): the exported cost does too.
+COST_WEIGHTS = {"pusht": {"agent": 0.25}}
 
 
 def targets(states: torch.Tensor, parts) -> torch.Tensor:
@@ -138,6 +146,32 @@ def probe_rollouts(ho: HeldOut | None, probe: Probe, tokens, global_, states, pa
     return [{name: {how: round(float(np.mean(v)), 3) for how, v in r.items()} for name, r in row.items()} for row in rows]
 
 
+class ProbeCostGraph(nn.Module):
+    """image -> (pooled tokens, the probe's weighted reading of the state as the `global` output)."""
+
+    def __init__(self, enc, probe: Probe, pool: int, weights: torch.Tensor):
+        super().__init__()
+        self.enc, self.probe, self.pool = enc, probe, pool
+        self.register_buffer("weights", weights)
+
+    def forward(self, image):
+        tokens, g = self.enc(image)
+        tokens = pool_tokens(tokens, self.pool)
+        return tokens, self.probe(tokens, g) * self.weights
+
+
+def export_cost(enc, probe: Probe, pool: int, task: str, out: Path) -> Path:
+    w = [COST_WEIGHTS.get(task, {}).get(name, 1.0) for name, idx, kind, _ in PARTS[task]
+         for _ in (idx if kind == "pos" else (0, 1))]
+    graph = ProbeCostGraph(enc, probe, pool, torch.tensor(w)).eval()
+    out.mkdir(parents=True, exist_ok=True)
+    image = torch.zeros(2, enc.cfg.image_size, enc.cfg.image_size, 3, dtype=torch.uint8)
+    batch = {0: "batch"}
+    torch.onnx.export(graph, (image,), out / "encoder.onnx", input_names=["image"], output_names=["tokens", "global"],
+                      dynamic_axes={"image": batch, "tokens": batch, "global": batch}, opset_version=OPSET, dynamo=False)
+    return out / "encoder.onnx"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
@@ -150,7 +184,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5, help="open-loop rollout steps")
     ap.add_argument("--holdout", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--export-cost", metavar="DIR", help="with --encoder: write the probe-cost encoder graph here")
     args = ap.parse_args()
+    if args.export_cost and not args.encoder:
+        ap.error("--export-cost needs --encoder")
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
     if args.predictor:
@@ -180,6 +217,8 @@ def main() -> None:
     htok, hglo = encode(data.obs[held])
     rows = probe_rollouts(ho, probe, htok, hglo, states[held], parts, args.steps, fs,
                           *((ho.actions, ho.proprio) if ho else ()))
+    if args.export_cost:
+        log(f"wrote {export_cost(enc, probe, args.pool, task, Path(args.export_cost))}")
     source = {"predictor": args.predictor} if ho else {"encoder": args.encoder, "pool": args.pool}
     for s, row in enumerate(rows, 1):
         print(json.dumps({"task": task, **source, "step": s, "unit": "success tolerance", **row}))

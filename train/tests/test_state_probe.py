@@ -38,3 +38,27 @@ def test_probe_learns_a_state_the_latent_encodes_and_not_one_it_does_not():
         wrong = part_errors(probe(tokens, glo), shuffled, PARTS["wall"], decoded=True)["dot"]
     assert held < 0.5, held  # within half the 4.5 px success tolerance
     assert wrong > 3 * held
+
+
+def test_exported_cost_graph_reads_the_state_weighted_as_the_oracle(tmp_path):
+    import onnx
+
+    from train.state_probe import ProbeCostGraph, export_cost
+    from train.vit import Encoder, EncoderConfig, pool_tokens
+
+    torch.manual_seed(0)
+    enc = Encoder(EncoderConfig(image_size=32, patch=8, dim=16, depth=1, heads=2, global_dim=8)).eval()
+    image = torch.randint(0, 256, (3, 32, 32, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        tokens, g = enc(image)
+        tokens = pool_tokens(tokens, 2)
+    probe = fit_probe(tokens, g, torch.randn(3, 6), steps=2, log=lambda m: None)
+    with torch.no_grad():
+        weights = torch.tensor([0.25, 0.25, 1, 1, 1, 1.0])  # pusht: agent x, y at a quarter
+        out_tokens, cost = ProbeCostGraph(enc, probe, 2, weights)(image)
+        assert torch.equal(out_tokens, tokens)
+        assert torch.allclose(cost, probe(tokens, g) * weights)
+    model = onnx.load(export_cost(enc, probe, 2, "pusht", tmp_path))
+    onnx.checker.check_model(model)
+    assert [o.name for o in model.graph.output] == ["tokens", "global"]
+    assert model.graph.output[1].type.tensor_type.shape.dim[1].dim_value == 6
