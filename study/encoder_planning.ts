@@ -13,6 +13,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { cem, type CemOptions, shiftPlan } from "../agent/cem.ts";
+import { PRESETS } from "../agent/planner.ts";
 import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
 import { ORACLE_PRESETS, oraclePlanner } from "../tasks/oracle.ts";
@@ -93,7 +94,7 @@ if (import.meta.main) {
     const oracle = ORACLE_PRESETS[task.name];
     const opts: CemOptions = preset === "oracle"
       ? { ...oracle.cem, low, high }
-      : { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1, low, high };
+      : { ...PRESETS.fast.sampler, low, high };
     const execute = preset === "oracle" ? oracle.execute : 2;
     let planner: Planner;
     if (cost === "true") {

@@ -36,17 +36,21 @@ class EncoderGraph(nn.Module):
         return pool_tokens(tokens, self.pool), g / self.scale
 
 
-def export_encoder_only(encoder_ckpt: str, out: Path) -> Path:
-    """Just the encoder graph (global embedding unscaled), for encoder studies without a predictor."""
+def export_encoder_graph(graph: nn.Module, image_size: int, out: Path) -> Path:
+    """Write an image -> (tokens, global) graph as out/encoder.onnx with a dynamic batch."""
     out.mkdir(parents=True, exist_ok=True)
-    enc = load_encoder(encoder_ckpt)
-    graph = EncoderGraph(enc, 1.0, 1).eval()
-    image = torch.zeros(2, enc.cfg.image_size, enc.cfg.image_size, 3, dtype=torch.uint8)
+    image = torch.zeros(2, image_size, image_size, 3, dtype=torch.uint8)
     path = out / "encoder.onnx"
-    torch.onnx.export(graph, (image,), path, input_names=["image"], output_names=["tokens", "global"],
+    torch.onnx.export(graph.eval(), (image,), path, input_names=["image"], output_names=["tokens", "global"],
                       dynamic_axes={"image": {0: "batch"}, "tokens": {0: "batch"}, "global": {0: "batch"}},
                       opset_version=OPSET, dynamo=False)
     return path
+
+
+def export_encoder_only(encoder_ckpt: str, out: Path) -> Path:
+    """Just the encoder graph (global embedding unscaled), for encoder studies without a predictor."""
+    enc = load_encoder(encoder_ckpt)
+    return export_encoder_graph(EncoderGraph(enc, 1.0, 1), enc.cfg.image_size, out)
 
 
 def sha256(path: Path) -> str:

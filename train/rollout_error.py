@@ -66,23 +66,31 @@ def rollout(pred: Predictor, tok, glo, pro, actions, t0: int, fs: int, steps: in
         pro = torch.cat([pro, np_[:, -1:]], 1)[:, -h:]
 
 
+def window_starts(T: int, h: int, fs: int, steps: int) -> range:
+    """First frames of the open-loop windows in episodes of T frames: every other model step."""
+    return range(0, T - (h - 1 + steps) * fs - 1, fs * 2)
+
+
 @torch.no_grad()
-def rollout_errors(pred: Predictor, tokens, global_, actions, proprio, fs: int, steps: int):
-    """tokens (E, T, N, D) etc. of held-out episodes -> per-step MSE of model and copy baseline."""
+def open_loop(pred: Predictor, tokens, global_, actions, proprio, fs: int, steps: int):
+    """Open-loop rollouts from every window of the episodes given (tokens (E, T, N, D) etc.); yields
+    (step index, frame of the last history latent, target frame, predicted tokens, predicted global)."""
     h = pred.cfg.num_hist
-    E, T = tokens.shape[:2]
-    starts = list(range(0, T - (h - 1 + steps) * fs - 1, fs * 2))
-    out = [{"visual": [], "global": [], "copy_visual": [], "copy_global": []} for _ in range(steps)]
-    for t0 in starts:
+    for t0 in window_starts(tokens.shape[1], h, fs, steps):
         idx = [t0 + i * fs for i in range(h)]
-        last = idx[-1]
         window = rollout(pred, tokens[:, idx], global_[:, idx], proprio[:, idx], actions, t0, fs, steps)
         for s, (nt, ng) in enumerate(window):
-            tgt = t0 + (s + h) * fs
-            out[s]["visual"].append(((nt - tokens[:, tgt]) ** 2).mean().item())
-            out[s]["global"].append(((ng - global_[:, tgt]) ** 2).mean().item())
-            out[s]["copy_visual"].append(((tokens[:, last] - tokens[:, tgt]) ** 2).mean().item())
-            out[s]["copy_global"].append(((global_[:, last] - global_[:, tgt]) ** 2).mean().item())
+            yield s, idx[-1], t0 + (s + h) * fs, nt, ng
+
+
+def rollout_errors(pred: Predictor, tokens, global_, actions, proprio, fs: int, steps: int):
+    """tokens (E, T, N, D) etc. of held-out episodes -> per-step MSE of model and copy baseline."""
+    out = [{"visual": [], "global": [], "copy_visual": [], "copy_global": []} for _ in range(steps)]
+    for s, last, tgt, nt, ng in open_loop(pred, tokens, global_, actions, proprio, fs, steps):
+        out[s]["visual"].append(((nt - tokens[:, tgt]) ** 2).mean().item())
+        out[s]["global"].append(((ng - global_[:, tgt]) ** 2).mean().item())
+        out[s]["copy_visual"].append(((tokens[:, last] - tokens[:, tgt]) ** 2).mean().item())
+        out[s]["copy_global"].append(((global_[:, last] - global_[:, tgt]) ** 2).mean().item())
     return [{k: float(np.mean(v)) for k, v in o.items()} for o in out]
 
 

@@ -3,7 +3,6 @@
   python -m train.state_probe --data data/pusht --predictor runs/pred_pusht_long/predictor.pt
   python -m train.state_probe --data data/pusht --encoder runs/enc_all_tdist/encoder.pt --pool 1
 
-
 A small MLP (the probe) is fit on frozen latents of the training episodes (pooled tokens and the
 scaled global embedding, exactly what the predictor sees) to the parts of the state that decide
 success, on true latents and on the predictor's open-loop latents of the same episodes. It is then
@@ -31,10 +30,9 @@ import torch.nn as nn
 
 from .encoder import Frames
 from .landscape import load_encoder
-from .export import OPSET
-from .rollout_error import HeldOut, rollout
+from .export import EncoderGraph, export_encoder_graph
+from .rollout_error import HeldOut, open_loop, window_starts
 from .train_predictor import encode_all
-from .vit import pool_tokens
 
 # task -> parts of the state that decide success: (name, state indices, kind, success tolerance)
 PARTS = {
@@ -109,29 +107,16 @@ def fit_probe(tokens, global_, y, steps: int, batch: int = 512, lr: float = 1e-3
 
 
 @torch.no_grad()
-def open_loop(ho: HeldOut, tokens, global_, actions, proprio, steps: int):
-    """Open-loop rollouts from every other model step of the episodes given: yields
-    (step index, frame of the last history latent, target frame, predicted tokens, predicted global)."""
-    h, fs = ho.pred.cfg.num_hist, ho.fs
-    for t0 in range(0, tokens.shape[1] - (h - 1 + steps) * fs - 1, fs * 2):
-        idx = [t0 + i * fs for i in range(h)]
-        window = rollout(ho.pred, tokens[:, idx], global_[:, idx], proprio[:, idx], actions, t0, fs, steps)
-        for s, (nt, ng) in enumerate(window):
-            yield s, idx[-1], t0 + (s + h) * fs, nt, ng
-
-
-@torch.no_grad()
-def probe_rollouts(ho: HeldOut | None, probe: Probe, tokens, global_, states, parts, steps: int, fs: int,
-                   actions=None, proprio=None) -> list[dict]:
-    """Per rollout step, each part's error: probe on true latents, on predicted latents (with a
-    predictor, `ho`), and copying the start state."""
+def probe_rollouts(ho: HeldOut | None, probe: Probe, tokens, global_, states, parts, steps: int, fs: int) -> list[dict]:
+    """Per rollout step, each part's error: probe on true latents, on the predictor's open-loop
+    latents of the held-out episodes (with a predictor, `ho`), and copying the start state."""
     hows = ["latent", "copy"] + (["predicted"] if ho else [])
     rows = [{name: {how: [] for how in hows} for name, *_ in parts} for _ in range(steps)]
     if ho:
-        windows = open_loop(ho, tokens, global_, actions, proprio, steps)
-    else:  # the same starts and targets as open_loop with one history frame
+        windows = open_loop(ho.pred, tokens, global_, ho.actions, ho.proprio, fs, steps)
+    else:  # the same windows with one history frame, nothing predicted
         windows = ((s, t0, t0 + (s + 1) * fs, None, None)
-                   for t0 in range(0, tokens.shape[1] - steps * fs - 1, fs * 2) for s in range(steps))
+                   for t0 in window_starts(tokens.shape[1], 1, fs, steps) for s in range(steps))
     for s, last, tgt, nt, ng in windows:
         truth = states[:, tgt]
         found = {
@@ -147,29 +132,23 @@ def probe_rollouts(ho: HeldOut | None, probe: Probe, tokens, global_, states, pa
 
 
 class ProbeCostGraph(nn.Module):
-    """image -> (pooled tokens, the probe's weighted reading of the state as the `global` output)."""
+    """The encoder graph the planner sees (pooled tokens, unscaled global) with the probe's weighted
+    reading of the state as its `global` output."""
 
     def __init__(self, enc, probe: Probe, pool: int, weights: torch.Tensor):
         super().__init__()
-        self.enc, self.probe, self.pool = enc, probe, pool
+        self.graph, self.probe = EncoderGraph(enc, 1.0, pool), probe
         self.register_buffer("weights", weights)
 
     def forward(self, image):
-        tokens, g = self.enc(image)
-        tokens = pool_tokens(tokens, self.pool)
+        tokens, g = self.graph(image)
         return tokens, self.probe(tokens, g) * self.weights
 
 
 def export_cost(enc, probe: Probe, pool: int, task: str, out: Path) -> Path:
     w = [COST_WEIGHTS.get(task, {}).get(name, 1.0) for name, idx, kind, _ in PARTS[task]
          for _ in (idx if kind == "pos" else (0, 1))]
-    graph = ProbeCostGraph(enc, probe, pool, torch.tensor(w)).eval()
-    out.mkdir(parents=True, exist_ok=True)
-    image = torch.zeros(2, enc.cfg.image_size, enc.cfg.image_size, 3, dtype=torch.uint8)
-    batch = {0: "batch"}
-    torch.onnx.export(graph, (image,), out / "encoder.onnx", input_names=["image"], output_names=["tokens", "global"],
-                      dynamic_axes={"image": batch, "tokens": batch, "global": batch}, opset_version=OPSET, dynamo=False)
-    return out / "encoder.onnx"
+    return export_encoder_graph(ProbeCostGraph(enc, probe, pool, torch.tensor(w)), enc.cfg.image_size, out)
 
 
 def main() -> None:
@@ -208,15 +187,14 @@ def main() -> None:
         # Fit on the predictor's own open-loop latents of the training episodes too, so that
         # reading predictions measures what they hold, not how far off-manifold they are.
         actions, proprio = ho.inputs(train)
-        for _, _, tgt, nt, ng in open_loop(ho, tok, glo, actions, proprio, args.steps):
+        for _, _, tgt, nt, ng in open_loop(ho.pred, tok, glo, actions, proprio, fs, args.steps):
             xs_t.append(nt)
             xs_g.append(ng)
             ys.append(states[train, tgt])
     log(f"{len(train) * tok.shape[1]} true and {sum(len(x) for x in xs_t[1:])} predicted training latents")
     probe = fit_probe(torch.cat(xs_t), torch.cat(xs_g), targets(torch.cat(ys), parts), args.probe_steps, log=log)
     htok, hglo = encode(data.obs[held])
-    rows = probe_rollouts(ho, probe, htok, hglo, states[held], parts, args.steps, fs,
-                          *((ho.actions, ho.proprio) if ho else ()))
+    rows = probe_rollouts(ho, probe, htok, hglo, states[held], parts, args.steps, fs)
     if args.export_cost:
         log(f"wrote {export_cost(enc, probe, args.pool, task, Path(args.export_cost))}")
     source = {"predictor": args.predictor} if ho else {"encoder": args.encoder, "pool": args.pool}
