@@ -3,6 +3,8 @@
  *
  *   deno task eval --task wall --model models/wall/fp32 --episodes 20 --seed 0 --budget 50
  *
+ * --samples, --iterations, --topk and --horizon override the preset's sampler, as the HTTP
+ * API's planner options do.
  * The last line printed is JSON: success_rate, success_at (replan
  * checkpoints) and plan latency percentiles.
  */
@@ -30,6 +32,10 @@ if (import.meta.main) {
       planner: { type: "string" },
       preset: { type: "string", default: "fast" },
       execute: { type: "string" },
+      samples: { type: "string" },
+      iterations: { type: "string" },
+      topk: { type: "string" },
+      horizon: { type: "string" },
       backend: { type: "string", default: "web" },
       threads: { type: "string", default: "2" },
     });
@@ -42,8 +48,14 @@ if (import.meta.main) {
     }
     if (f.backend !== "web" && f.backend !== "node") throw new CliError(`--backend must be web or node`);
     const base: PlanPreset = PRESETS[f.preset as keyof typeof PRESETS];
+    const sampler = { ...base.sampler };
+    if (f.samples) sampler.samples = intFlag(f.samples, "samples", 2, 2000);
+    if (f.iterations) sampler.iterations = intFlag(f.iterations, "iterations", 1, 100);
+    if (f.topk) sampler.topk = intFlag(f.topk, "topk", 1, sampler.samples);
+    if (f.horizon) sampler.horizon = intFlag(f.horizon, "horizon", 1, 20);
     const preset: PlanPreset = {
       ...base,
+      sampler,
       method: (f.planner as PlannerMethod | undefined) ?? base.method ?? "cem",
       execute: f.execute ? intFlag(f.execute, "execute", 1, 100) : base.execute,
     };
@@ -70,6 +82,7 @@ if (import.meta.main) {
     console.log(JSON.stringify({
       task: r.task,
       model: f.model,
+      planner: { method: preset.method, ...preset.sampler, execute: preset.execute },
       episodes: r.episodes,
       budget: r.budget,
       success_rate: r.success_rate,

@@ -18,6 +18,16 @@ const cases: [string, string[], RegExp][] = [
   ["tasks/dataset.ts", ["--task", "wall", "--bogus", "1"], /Unknown option '--bogus'/],
   ["tasks/oracle.ts", ["--task", "wall", "--budget=-3"], /--budget must be an integer/],
   ["tasks/filmstrip.ts", ["--task", "reacher"], /--out is required/],
+  [
+    "agent/eval.ts",
+    ["--task", "wall", "--model", "models/wall/fp32", "--topk", "100"],
+    /--topk must be an integer in \[1, 64\]/,
+  ],
+  [
+    "agent/eval.ts",
+    ["--task", "wall", "--model", "models/wall/fp32", "--samples", "1"],
+    /--samples must be an integer/,
+  ],
 ];
 
 for (const [script, args, message] of cases) {
