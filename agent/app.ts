@@ -12,7 +12,7 @@ import { decodeBase64 } from "./base64.ts";
 import { shiftPlan } from "./cem.ts";
 import { BusyError, Limiter } from "./limiter.ts";
 import { Metrics } from "./metrics.ts";
-import { DeadlineError, planLatent, type PlanPreset, PRESETS, toEnvActions } from "./planner.ts";
+import { DeadlineError, planLatent, type PlanPreset, PRESETS, presetWith, toEnvActions } from "./planner.ts";
 import { openApiDocument, PlanRequest } from "./schemas.ts";
 import type { Latent, WorldModel } from "./world_model.ts";
 import { decodePng, PngError } from "../tasks/png.ts";
@@ -100,15 +100,11 @@ function quantizationSummary(q: unknown): Record<string, unknown> | null {
 }
 
 function presetFor(req: PlanRequest): PlanPreset {
-  const base = PRESETS[req.planner.preset];
-  const c: PlanPreset["sampler"] = { ...base.sampler };
-  for (const k of ["horizon", "samples", "topk", "iterations"] as const) {
-    if (req.planner[k] !== undefined) c[k] = req.planner[k]!;
+  const preset = presetWith(PRESETS[req.planner.preset], req.planner);
+  if (preset.sampler.topk > preset.sampler.samples) {
+    throw new PlanRequestError("planner.topk", "topk must not exceed samples");
   }
-  if (c.topk > c.samples) throw new PlanRequestError("planner.topk", "topk must not exceed samples");
-  const method = req.planner.method ?? ("method" in base ? base.method : "cem");
-  const temperature = req.planner.temperature ?? ("temperature" in base ? base.temperature : 0.5);
-  return { method, sampler: c, temperature, execute: req.planner.execute ?? base.execute };
+  return preset;
 }
 
 export function createApp(options: AppOptions): Hono {

@@ -12,7 +12,7 @@ import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.
 import { evaluate } from "../tasks/evaluation.ts";
 import { Progress } from "../tasks/progress.ts";
 import { getTask } from "../tasks/registry.ts";
-import { type PlannerMethod, type PlanPreset, PRESETS, worldModelPlanner } from "./planner.ts";
+import { type PlannerMethod, type PlanPreset, PRESETS, presetWith, worldModelPlanner } from "./planner.ts";
 import { type BackendName, WorldModel } from "./world_model.ts";
 
 export function percentile(xs: number[], p: number): number {
@@ -48,17 +48,15 @@ if (import.meta.main) {
     }
     if (f.backend !== "web" && f.backend !== "node") throw new CliError(`--backend must be web or node`);
     const base: PlanPreset = PRESETS[f.preset as keyof typeof PRESETS];
-    const sampler = { ...base.sampler };
-    if (f.samples) sampler.samples = intFlag(f.samples, "samples", 2, 2000);
-    if (f.iterations) sampler.iterations = intFlag(f.iterations, "iterations", 1, 100);
-    if (f.topk) sampler.topk = intFlag(f.topk, "topk", 1, sampler.samples);
-    if (f.horizon) sampler.horizon = intFlag(f.horizon, "horizon", 1, 20);
-    const preset: PlanPreset = {
-      ...base,
-      sampler,
-      method: (f.planner as PlannerMethod | undefined) ?? base.method ?? "cem",
-      execute: f.execute ? intFlag(f.execute, "execute", 1, 100) : base.execute,
-    };
+    const samples = f.samples ? intFlag(f.samples, "samples", 2, 2000) : base.sampler.samples;
+    const preset = presetWith(base, {
+      method: f.planner as PlannerMethod | undefined,
+      samples,
+      iterations: f.iterations ? intFlag(f.iterations, "iterations", 1, 100) : undefined,
+      topk: f.topk ? intFlag(f.topk, "topk", 1, samples) : undefined,
+      horizon: f.horizon ? intFlag(f.horizon, "horizon", 1, 20) : undefined,
+      execute: f.execute ? intFlag(f.execute, "execute", 1, 100) : undefined,
+    });
     const model = await WorldModel.load(stringFlag(f.model, "model"), {
       backend: f.backend as BackendName,
       threads: intFlag(f.threads, "threads", 1, 64),

@@ -36,6 +36,31 @@ export const PRESETS = {
   },
 } as const satisfies Record<string, PlanPreset>;
 
+/** Overrides of a preset: the HTTP API's planner options and the eval CLI's flags. */
+export interface PresetOverrides {
+  method?: PlannerMethod;
+  temperature?: number;
+  horizon?: number;
+  samples?: number;
+  topk?: number;
+  iterations?: number;
+  execute?: number;
+}
+
+/** `base` with the given overrides; callers validate the values (e.g. topk <= samples). */
+export function presetWith(base: PlanPreset, o: PresetOverrides): PlanPreset {
+  const sampler = { ...base.sampler };
+  for (const k of ["horizon", "samples", "topk", "iterations"] as const) {
+    if (o[k] !== undefined) sampler[k] = o[k]!;
+  }
+  return {
+    method: o.method ?? base.method ?? "cem",
+    sampler,
+    temperature: o.temperature ?? base.temperature ?? 0.5,
+    execute: o.execute ?? base.execute,
+  };
+}
+
 /** Thrown when a plan runs past its deadline (checked before every batch of rollouts). */
 export class DeadlineError extends Error {
   override name = "DeadlineError";

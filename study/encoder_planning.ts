@@ -18,7 +18,7 @@ import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
 import { ORACLE_PRESETS, oraclePlanner } from "../tasks/oracle.ts";
 import { getTask } from "../tasks/registry.ts";
-import type { Task } from "../tasks/task.ts";
+import { type Task, tiledActionBounds } from "../tasks/task.ts";
 
 type Embed = (images: Uint8Array, n: number) => Promise<Float32Array[]>;
 
@@ -87,14 +87,13 @@ if (import.meta.main) {
     const task = getTask(stringFlag(f.task, "task"));
     const cost = f.cost as string;
     const D = task.frameskip * task.actionDim;
-    const low = Array.from({ length: D }, (_, j) => task.actionLow[j % task.actionDim]);
-    const high = Array.from({ length: D }, (_, j) => task.actionHigh[j % task.actionDim]);
+    const bounds = tiledActionBounds(task, D);
     const preset = f.preset as string;
     if (preset !== "fast" && preset !== "oracle") throw new CliError(`--preset must be fast or oracle, got ${preset}`);
     const oracle = ORACLE_PRESETS[task.name];
     const opts: CemOptions = preset === "oracle"
-      ? { ...oracle.cem, low, high }
-      : { ...PRESETS.fast.sampler, low, high };
+      ? { ...oracle.cem, ...bounds }
+      : { ...PRESETS.fast.sampler, ...bounds };
     const execute = preset === "oracle" ? oracle.execute : 2;
     let planner: Planner;
     if (cost === "true") {

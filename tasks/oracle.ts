@@ -14,7 +14,7 @@ import { evaluate, type Planner, type ProtocolOptions, type ProtocolResult } fro
 import { Progress } from "./progress.ts";
 import { getTask } from "./registry.ts";
 import { PUSHT } from "./pusht.ts";
-import { type Task, type TaskName, wrapAngle } from "./task.ts";
+import { type Task, type TaskName, tiledActionBounds, wrapAngle } from "./task.ts";
 
 export interface OraclePreset {
   cem: Omit<CemOptions, "low" | "high">;
@@ -57,9 +57,7 @@ export const ORACLE_PRESETS: Record<TaskName, OraclePreset> = {
 export function oraclePlanner(task: Task, preset: OraclePreset = ORACLE_PRESETS[task.name]): Planner {
   const A = task.actionDim, F = task.frameskip;
   const D = preset.hold ? A : F * A; // numbers CEM searches per model action
-  const low = Array.from({ length: D }, (_, j) => task.actionLow[j % A]);
-  const high = Array.from({ length: D }, (_, j) => task.actionHigh[j % A]);
-  const opts: CemOptions = { ...preset.cem, low, high };
+  const opts: CemOptions = { ...preset.cem, ...tiledActionBounds(task, D) };
   const H = opts.horizon, L = H * D;
   const finalCost = preset.cost ?? ((s: Float64Array, g: Float64Array) => task.distance(s, g));
   // Env action k of a searched sequence.

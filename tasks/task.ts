@@ -85,6 +85,16 @@ export function clipAction(task: Task, action: ArrayLike<number>): Float64Array 
   return out;
 }
 
+/** Env action bounds repeated over `n` numbers (n = a multiple of actionDim), for samplers
+ * that search several env actions at once (frameskip-concatenated model actions). */
+export function tiledActionBounds(task: Task, n: number): { low: number[]; high: number[] } {
+  const A = task.actionDim;
+  return {
+    low: Array.from({ length: n }, (_, j) => task.actionLow[j % A]),
+    high: Array.from({ length: n }, (_, j) => task.actionHigh[j % A]),
+  };
+}
+
 /** Check a state vector's size and finiteness. */
 export function checkState(task: Task, state: ArrayLike<number>): Float64Array {
   if (state.length !== task.stateDim) {

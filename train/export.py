@@ -77,9 +77,7 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
     pred_in = (torch.randn(2, h, pcfg.tokens, pcfg.latent_dim, generator=g), torch.randn(2, h, pcfg.global_dim, generator=g),
                torch.randn(2, h, pcfg.action_dim, generator=g), torch.randn(2, h, pcfg.proprio_dim, generator=g))
     batch = {0: "batch"}
-    torch.onnx.export(graph, enc_in, out / "encoder.onnx", input_names=["image"], output_names=["tokens", "global"],
-                      dynamic_axes={"image": batch, "tokens": batch, "global": batch}, opset_version=OPSET,
-                      dynamo=False)
+    export_encoder_graph(graph, ecfg.image_size, out)
     p_names = ["tokens", "global", "action", "proprio"]
     p_out = ["next_tokens", "next_global", "next_proprio"]
     torch.onnx.export(pred, pred_in, out / "predictor.onnx", input_names=p_names, output_names=p_out,
