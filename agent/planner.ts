@@ -77,7 +77,7 @@ export async function planLatent(
   rng: import("../tasks/rng.ts").Rng,
   warm?: Float32Array,
   deadline = Infinity,
-): Promise<{ plan: Float32Array; cost: number }> {
+): Promise<{ plan: Float32Array; cost: number; history: number[] }> {
   const c = model.card, H = preset.sampler.horizon;
   const low = c.action_low.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
   const high = c.action_high.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
@@ -99,7 +99,7 @@ export async function planLatent(
       warm,
     )
     : await cem(cost, c.action_dim, { ...preset.sampler, low, high }, rng, warm);
-  return { plan: r.plan, cost: r.cost };
+  return { plan: r.plan, cost: r.cost, history: r.history };
 }
 
 /** Model actions from z-scored to env units. */
@@ -108,8 +108,21 @@ export function toEnvActions(model: WorldModel, z: Float32Array): Float32Array {
   return z.map((v, i) => v * s[i % A] + m[i % A]);
 }
 
-/** A protocol `Planner` that sees only images and proprio (never the true state). */
-export function worldModelPlanner(model: WorldModel, preset: PlanPreset): Planner {
+/** What one replan's search saw: the best objective value after each sampler iteration. */
+export interface PlanTrace {
+  cost: number;
+  history: number[];
+}
+
+/**
+ * A protocol `Planner` that sees only images and proprio (never the true state).
+ * `onPlan` sees each replan's objective trace (studies record it; it never steers the plan).
+ */
+export function worldModelPlanner(
+  model: WorldModel,
+  preset: PlanPreset,
+  onPlan?: (trace: PlanTrace) => void,
+): Planner {
   const S = model.card.image_size, F = S * S * 3;
   let goalKey: Uint8Array | null = null, goalLatent: Latent | null = null;
   return {
@@ -139,6 +152,7 @@ export function worldModelPlanner(model: WorldModel, preset: PlanPreset): Planne
         rng,
         warm,
       );
+      onPlan?.({ cost: r.cost, history: r.history });
       return { actions: toEnvActions(model, r.plan), warm: shiftPlan(r.plan, model.card.action_dim, preset.execute) };
     },
   };

@@ -53,7 +53,9 @@ export class WorldModel {
     const ort = await ortFor(options.backend ?? "web", options.threads ?? 2);
     const open = async (name: string) => {
       try {
-        return await ort.InferenceSession.create(Deno.readFileSync(`${dir}/${name}`));
+        // onnxruntime-node uses every core unless told; the wasm backend takes its count from ortFor.
+        const opts = options.backend === "node" ? { intraOpNumThreads: options.threads ?? 2 } : {};
+        return await ort.InferenceSession.create(Deno.readFileSync(`${dir}/${name}`), opts);
       } catch (e) {
         throw new ModelLoadError(`${dir}/${name}: onnxruntime cannot load it (${(e as Error).message})`);
       }

@@ -57,12 +57,27 @@ export interface LayerReport {
   output_rel_err: number;
   rows: number;
   awq_alpha?: number;
+  /** Set when the layer's weights fell back from the requested group to per-channel. */
+  fallback?: string;
 }
 
 function describe(c: QuantizeConfig): string {
   const g = c.weight.granularity === "group" ? `g${c.weight.group}` : c.weight.granularity === "tensor" ? "t" : "";
   const a = c.act ? `a${c.act.bits}${c.act.mode === "per-token" ? "tok" : c.act.mode === "dynamic" ? "dyn" : ""}` : "";
   return `${c.method}-w${c.weight.bits}${g}${a}${c.format === "sim" ? "-sim" : ""}`;
+}
+
+/**
+ * The weight spec one layer gets: a group that does not divide the layer's inputs (or covers them all)
+ * falls back to per-channel for that layer, so any group size works with `--layers all`; the model
+ * record lists the layers that fell back.
+ */
+export function layerWeightSpec(spec: WeightSpec, K: number): { spec: WeightSpec; fallback?: string } {
+  if (spec.granularity !== "group" || (K % spec.group! === 0 && spec.group! < K)) return { spec };
+  return {
+    spec: { bits: spec.bits, symmetric: spec.symmetric, granularity: "channel" },
+    fallback: `group ${spec.group} ${spec.group! >= K ? "covers" : "does not divide"} the ${K} inputs: per-channel`,
+  };
 }
 
 /** Check everything that can be checked before any work: bits, groups, deployability. */
@@ -76,9 +91,10 @@ function plannedLayers(modules: Record<Module, Model>, c: QuantizeConfig): Recor
   for (const m of c.modules) {
     out[m] = findLayers(modules[m], c.layers ?? "blocks");
     for (const l of out[m]) {
-      checkSpec(c.weight, l.K, `${m} layer ${l.name}`);
+      const { spec } = layerWeightSpec(c.weight, l.K);
+      checkSpec(spec, l.K, `${m} layer ${l.name}`);
       if (c.format === "deploy") {
-        const block = c.weight.granularity === "group" ? c.weight.group! : l.K;
+        const block = spec.granularity === "group" ? spec.group! : l.K;
         const why = deployProblem(c.weight.bits, block, l.K, c.act);
         if (why) throw new QuantError(`${m} layer ${l.name}: cannot deploy: ${why}; use --format sim`);
       }
@@ -93,8 +109,10 @@ export function quantizeLayer(
   x: Float32Array,
   M: number,
   c: QuantizeConfig,
-): { plan: LayerPlan; weightMse: number; outputRelErr: number; alpha?: number } {
+): { plan: LayerPlan; weightMse: number; outputRelErr: number; alpha?: number; fallback?: string } {
   const { K, N } = layer;
+  const { spec: weight, fallback } = layerWeightSpec(c.weight, K);
+  c = { ...c, weight };
   const w = weightMatrix(layer);
   let plan: LayerPlan, alpha: number | undefined;
   if (c.method === "rtn") plan = { layer, q: quantizeWeight(w, K, N, c.weight) };
@@ -123,6 +141,7 @@ export function quantizeLayer(
     weightMse: mse(w, eff),
     outputRelErr: relOutputError(matmul(x, w, M, K, N), xq, wq, M, K, N),
     alpha,
+    fallback,
   };
 }
 
@@ -203,6 +222,7 @@ export async function quantizeModelDir(
         output_rel_err: r.outputRelErr,
         rows: M,
         ...(r.alpha !== undefined ? { awq_alpha: r.alpha } : {}),
+        ...(r.fallback ? { fallback: r.fallback } : {}),
       });
       log(
         `[${m} ${i + 1}/${layers[m].length}] ${layer.name} ${layer.K}x${layer.N}: output rel err ${

@@ -1,0 +1,138 @@
+/**
+ * The quantization study, one command:
+ *
+ *   deno task study [sweep] --grid paper|quick [--tasks wall,pointmaze,reacher,pusht] [--shard i/n] --out study/runs/NAME
+ *   deno task study report --in study/runs/NAME
+ *
+ * `sweep` runs the grid's rows (resumable: finished rows are skipped). Shards come from --shard, or
+ * from JOB_COMPLETION_INDEX (Kubernetes indexed Job) / SLURM_ARRAY_TASK_ID with the count in
+ * EDGEWM_SHARDS (or SLURM_ARRAY_TASK_COUNT), so a job array runs it unchanged.
+ */
+import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+import { TASK_NAMES, type TaskName } from "../tasks/task.ts";
+import { WorldModel } from "../agent/world_model.ts";
+import { buildGrid, type GridName, GRIDS, runOrder, shardRows } from "./grid.ts";
+import { failed, readRows, rowKey, type RowResult, runRow } from "./sweep.ts";
+
+/** `--shard i/n`, else the job-array index from the environment, else 0/1. */
+export function shardFrom(flag: string | undefined, env: (k: string) => string | undefined): [number, number] {
+  let spec = flag;
+  if (spec === undefined) {
+    const index = env("JOB_COMPLETION_INDEX") ?? env("SLURM_ARRAY_TASK_ID");
+    if (index !== undefined) spec = `${index}/${env("EDGEWM_SHARDS") ?? env("SLURM_ARRAY_TASK_COUNT") ?? ""}`;
+  }
+  if (spec === undefined) return [0, 1];
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  if (!m || Number(m[1]) >= Number(m[2])) {
+    throw new CliError(`--shard must be i/n with 0 <= i < n (or set EDGEWM_SHARDS with a job index), got "${spec}"`);
+  }
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function parseTasks(v: string): TaskName[] {
+  const tasks = v.split(",").filter(Boolean);
+  for (const t of tasks) {
+    if (!(TASK_NAMES as readonly string[]).includes(t)) {
+      throw new CliError(`--tasks takes ${TASK_NAMES.join(",")}; got "${t}"`);
+    }
+  }
+  return tasks as TaskName[];
+}
+
+/** Seconds a row takes before any has finished here (2-core CPU, 50 x 50, one core). */
+const PRIOR_ROW_SECONDS = 150;
+
+async function sweep(args: string[]) {
+  const f = parseFlags(args, {
+    grid: { type: "string", default: "paper" },
+    tasks: { type: "string", default: TASK_NAMES.join(",") },
+    shard: { type: "string" },
+    out: { type: "string" },
+    episodes: { type: "string", default: "50" },
+    budget: { type: "string", default: "50" },
+    seed: { type: "string", default: "0" },
+    threads: { type: "string", default: "1" },
+    python: { type: "string" },
+    models: { type: "string", default: "models" },
+  });
+  if (!(GRIDS as readonly string[]).includes(f.grid as string)) throw new CliError(`--grid must be paper or quick`);
+  const out = stringFlag(f.out, "out");
+  const [index, count] = shardFrom(f.shard as string | undefined, (k) => Deno.env.get(k));
+  const o = {
+    out,
+    episodes: intFlag(f.episodes, "episodes", 1, 10000),
+    budget: intFlag(f.budget, "budget", 1, 1000),
+    seed: intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
+    threads: intFlag(f.threads, "threads", 1, 64),
+    python: f.python as string | undefined,
+  };
+  const tasks = parseTasks(f.tasks as string);
+  const all = buildGrid(f.grid as GridName, tasks);
+  const rows = runOrder(shardRows(all, index, count));
+  Deno.mkdirSync(out, { recursive: true });
+  const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
+  const same = (r: RowResult) => r.episodes === o.episodes && r.budget === o.budget && r.seed === o.seed;
+  const done = new Map(readRows(out).filter(same).map((r) => [rowKey(r), r]));
+  const todo = rows.filter((r) => !done.has(rowKey(r)));
+  const secs = [...done.values()].map((r) => r.seconds?.total ?? 0).filter((s) => s > 0);
+  const perRow = secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : PRIOR_ROW_SECONDS;
+  console.error(
+    `study: grid ${f.grid} on ${tasks.join(",")}: ${all.length} rows (${
+      (all.length * perRow / 3600).toFixed(1)
+    } core-hours at ${
+      perRow.toFixed(0)
+    } s a row); shard ${index}/${count}: ${rows.length} rows, ${todo.length} to run, ` +
+      `~${(todo.length * perRow / 3600).toFixed(1)} h; ${o.episodes} episodes x ${o.budget} replans, seed ${o.seed}`,
+  );
+  const refs = new Map<string, WorldModel>();
+  const t0 = performance.now();
+  let ran = 0;
+  for (const [i, spec] of todo.entries()) {
+    const fp32Dir = `${f.models}/${spec.task}/fp32`;
+    const fp32 = done.get(`${spec.task}/fp32`);
+    const deciders = (spec.decidedBy ?? []).map((id) => done.get(`${spec.task}/${id}`));
+    let row: RowResult;
+    if (deciders.length && deciders.every((d) => d && failed(d, fp32))) {
+      row = {
+        id: spec.id,
+        task: spec.task,
+        family: spec.family,
+        kind: spec.kind,
+        status: "pruned",
+        reason: `decided by ${spec.decidedBy!.join(", ")} (failed)`,
+        episodes: o.episodes,
+        budget: o.budget,
+        seed: o.seed,
+      };
+    } else {
+      if (!refs.has(spec.task)) refs.set(spec.task, await WorldModel.load(fp32Dir, { backend: "node", threads: 1 }));
+      console.error(`study: [${i + 1}/${todo.length}] ${spec.task}/${spec.id} ...`);
+      row = await runRow(spec, fp32Dir, refs.get(spec.task)!, o);
+      ran++;
+    }
+    Deno.writeTextFileSync(file, JSON.stringify(row) + "\n", { append: true });
+    done.set(rowKey(row), row);
+    const elapsed = (performance.now() - t0) / 1000, left = todo.length - i - 1;
+    const eta = ran ? (elapsed / ran) * left : left * perRow;
+    const s = row.success?.[String(o.budget)];
+    console.error(
+      `study: [${i + 1}/${todo.length}] ${spec.task}/${spec.id}: ${row.status}${
+        s !== undefined ? ` success ${s.toFixed(2)}` : ""
+      }${row.reason ? ` (${row.reason})` : ""}${row.seconds ? ` in ${row.seconds.total} s` : ""}; ${left} left, eta ${
+        (eta / 60).toFixed(0)
+      } min`,
+    );
+  }
+  console.error(`study: shard ${index}/${count} finished: ${rows.length} rows in ${file}`);
+}
+
+if (import.meta.main) {
+  await runCli(async () => {
+    const [cmd, ...rest] = Deno.args;
+    if (cmd === "report") {
+      const { report } = await import("./report.ts");
+      await report(rest);
+    } else if (cmd === "sweep") await sweep(rest);
+    else await sweep(Deno.args);
+  });
+}

@@ -1,0 +1,343 @@
+/**
+ * The quantization study's sweep: each grid row is quantized (or taken as fp32, the oracle or
+ * onnxruntime's own quantizer), scored under the fixed evaluation protocol, and written as one
+ * JSONL line the moment it finishes. A rerun skips finished rows, so an interrupted sweep resumes;
+ * shards write files of their own and the report merges them.
+ *
+ * Per row: success at every replan checkpoint with a 95% interval, each episode's first success
+ * (paired comparisons), the planning objective per sampler iteration and per replan, open-loop
+ * latent error against fp32 after 1 and 5 predicted steps on held-out frames, and bytes per graph.
+ */
+import { loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
+import { type PlanTrace, PRESETS, worldModelPlanner } from "../agent/planner.ts";
+import { WorldModel } from "../agent/world_model.ts";
+import { quantizeModelDir } from "../quant/quantize.ts";
+import { generateEpisode } from "../tasks/dataset.ts";
+import { CHECKPOINTS, evaluate, type ProtocolResult } from "../tasks/evaluation.ts";
+import { runOracle } from "../tasks/oracle.ts";
+import { getTask } from "../tasks/registry.ts";
+import type { RowSpec } from "./grid.ts";
+
+/** Held-out frames for latent error come from a seed stream of their own ("HLD"). */
+export const HELDOUT_SEED = 0x484c44;
+
+export interface SweepOptions {
+  out: string;
+  episodes: number;
+  budget: number;
+  seed: number;
+  /** Threads per onnxruntime session (node backend). */
+  threads: number;
+  /** Python with onnxruntime for the peer rows (skipped with a message when missing). */
+  python?: string;
+  log?: (s: string) => void;
+}
+
+export interface RowResult {
+  id: string;
+  task: string;
+  family: RowSpec["family"];
+  kind: RowSpec["kind"];
+  status: "done" | "pruned" | "skipped";
+  reason?: string;
+  episodes: number;
+  budget: number;
+  seed: number;
+  config?: unknown;
+  success?: Record<string, number>;
+  ci95?: Record<string, [number, number]>;
+  /** Replan at which each episode first succeeded, null if never. */
+  success_at_episode?: (number | null)[];
+  final_distance_mean?: number;
+  objective?: {
+    /** Mean best objective after sampler iteration i (over every replan). */
+    per_iteration: number[];
+    /** Mean final objective at replan r (1-based; over the episodes still running). */
+    per_replan: number[];
+    /** Each episode's objective at its first and last replan. */
+    first: number[];
+    last: number[];
+  };
+  latent_error?: { encoder: number; step1: number; step5: number };
+  bytes?: { encoder: number; predictor: number; total: number };
+  deployable?: boolean;
+  layer_fallbacks?: number;
+  plan_ms_p50?: number;
+  seconds?: { quantize: number; eval: number; total: number };
+  finished_at?: string;
+}
+
+/** Wilson score interval for k successes in n trials (95%). */
+export function wilson(k: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 1];
+  const p = k / n, d = 1 + z * z / n;
+  const c = (p + z * z / (2 * n)) / d, h = (z * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / d;
+  return [+Math.max(0, c - h).toFixed(4), +Math.min(1, c + h).toFixed(4)];
+}
+
+/** Every finished line of every JSONL file in `out` (all shards). */
+export function readRows(out: string): RowResult[] {
+  const rows: RowResult[] = [];
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = [...Deno.readDirSync(out)];
+  } catch { /* nothing yet */ }
+  for (
+    const e of entries.filter((e) => e.isFile && /^rows.*\.jsonl$/.test(e.name)).sort((a, b) =>
+      a.name < b.name ? -1 : 1
+    )
+  ) {
+    for (const l of Deno.readTextFileSync(`${out}/${e.name}`).split("\n")) {
+      if (!l.trim()) continue;
+      try {
+        rows.push(JSON.parse(l));
+      } catch { /* a line cut by a kill: that row reruns */ }
+    }
+  }
+  return rows;
+}
+
+export const rowKey = (r: { task: string; id: string }) => `${r.task}/${r.id}`;
+
+/** Did a row fail badly enough to decide the rows it prunes? */
+export function failed(row: RowResult, fp32: RowResult | undefined): boolean {
+  if (row.status !== "done" || !row.success) return row.status === "pruned";
+  const s = row.success[String(row.budget)] ?? 0, ref = fp32?.success?.[String(fp32.budget)];
+  // Where fp32 itself rarely succeeds (pusht), success cannot tell: a latent error as large as the signal decides.
+  if (ref === undefined || ref < 0.3) return (row.latent_error?.step5 ?? 0) >= 1;
+  return s <= 0.2 * ref;
+}
+
+/** Relative squared error ||a - b||^2 / ||b||^2. */
+function relErr(a: Float32Array, b: Float32Array): number {
+  let n = 0, d = 0;
+  for (let i = 0; i < b.length; i++) {
+    n += (a[i] - b[i]) ** 2;
+    d += b[i] ** 2;
+  }
+  return n / Math.max(d, 1e-30);
+}
+
+/**
+ * Open-loop latent error of `m` against `ref` on held-out behaviour episodes: the encoder's tokens,
+ * and the predicted tokens after 1 and 5 steps of the episode's own actions from the same frame.
+ */
+export async function latentError(ref: WorldModel, m: WorldModel, windows = 16) {
+  const card = ref.card, task = getTask(card.task), fs = card.frameskip, A = task.actionDim, S = card.image_size;
+  const F = S * S * 3, H = 5, P = card.proprio_dim;
+  let enc = 0, s1 = 0, s5 = 0;
+  for (let w = 0; w < windows; w++) {
+    const ep = generateEpisode(task, HELDOUT_SEED, w, H * fs, S);
+    const frame = ep.obs.subarray(0, F);
+    const [za, zb] = [await m.encode(frame, 1), await ref.encode(frame, 1)];
+    enc += relErr(za.tokens, zb.tokens);
+    const act = new Float32Array(H * card.action_dim);
+    for (let h = 0; h < H; h++) {
+      for (let f = 0; f < fs; f++) {
+        for (let a = 0; a < A; a++) {
+          const j = f * A + a;
+          act[h * card.action_dim + j] = (ep.actions[(h * fs + f) * A + a] - card.action_mean[j]) / card.action_std[j];
+        }
+      }
+    }
+    const p0 = ref.normProprio(ep.proprio.subarray(0, P));
+    // Both roll out from the fp32 latent, so the error is the predictor's (the encoder's is above).
+    const ra = await m.rollout(zb, p0, act, 1, H), rb = await ref.rollout(zb, p0, act, 1, H);
+    s1 += relErr(ra[0].tokens, rb[0].tokens);
+    s5 += relErr(ra[H - 1].tokens, rb[H - 1].tokens);
+  }
+  const r = (x: number) => +(x / windows).toExponential(3);
+  return { encoder: r(enc), step1: r(s1), step5: r(s5) };
+}
+
+function bytesOf(card: ModelCard) {
+  const e = card.files["encoder.onnx"].bytes, p = card.files["predictor.onnx"].bytes;
+  return { encoder: e, predictor: p, total: e + p };
+}
+
+function summarise(r: ProtocolResult, traces: PlanTrace[][], budget: number) {
+  const n = r.episodes, success: Record<string, number> = {}, ci95: Record<string, [number, number]> = {};
+  for (const c of CHECKPOINTS) {
+    if (c > budget) continue;
+    const k = r.results.filter((e) => (c === 0 ? e.openLoopSuccess : e.successAt !== null && e.successAt <= c)).length;
+    success[String(c)] = k / n;
+    ci95[String(c)] = wilson(k, n);
+  }
+  // The budget itself is always a checkpoint, so every row has its final success.
+  const kFinal = r.results.filter((e) => e.successAt !== null).length;
+  success[String(budget)] = kFinal / n;
+  ci95[String(budget)] = wilson(kFinal, n);
+  const all = traces.flat();
+  const iters = Math.max(0, ...all.map((t) => t.history.length));
+  const mean = (xs: number[]) => xs.length ? +(xs.reduce((a, b) => a + b, 0) / xs.length).toPrecision(5) : NaN;
+  const perReplan: number[] = [];
+  for (let i = 0; i < budget; i++) {
+    const xs = traces.filter((t) => t.length > i).map((t) => t[i].cost);
+    if (!xs.length) break;
+    perReplan.push(mean(xs));
+  }
+  return {
+    success,
+    ci95,
+    success_at_episode: r.results.map((e) => e.successAt),
+    final_distance_mean: +(r.results.reduce((a, e) => a + e.finalDistance, 0) / n).toFixed(4),
+    objective: {
+      per_iteration: Array.from(
+        { length: iters },
+        (_, i) => mean(all.map((t) => t.history[i]).filter(Number.isFinite)),
+      ),
+      per_replan: perReplan,
+      first: traces.map((t) => +(t[0]?.cost ?? NaN).toPrecision(5)),
+      last: traces.map((t) => +(t.at(-1)?.cost ?? NaN).toPrecision(5)),
+    },
+    plan_ms_p50: (() => {
+      const ms = r.results.flatMap((e) => e.planMs).sort((a, b) => a - b);
+      return +(ms[Math.floor(ms.length / 2)] ?? 0).toFixed(1);
+    })(),
+  };
+}
+
+/** A model directory for onnxruntime's MatMulNBitsQuantizer's output (Python), with a card of ours. */
+async function ortVariant(spec: RowSpec, fp32Dir: string, dir: string, python: string | undefined): Promise<string> {
+  const py = python ?? "python3";
+  const probe = await new Deno.Command(py, {
+    args: ["-c", "import onnxruntime.quantization.matmul_nbits_quantizer"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => ({ code: 127 }));
+  if (probe.code !== 0) {
+    throw new SkipRow(`${py} cannot import onnxruntime.quantization (pip install onnxruntime onnx)`);
+  }
+  Deno.mkdirSync(dir, { recursive: true });
+  for (const m of ["encoder", "predictor"]) {
+    const p = await new Deno.Command(py, {
+      args: [
+        "study/ort_quantize.py",
+        "--in",
+        `${fp32Dir}/${m}.onnx`,
+        "--out",
+        `${dir}/${m}.onnx`,
+        "--algo",
+        spec.ort!.algo,
+        "--group",
+        String(spec.ort!.group),
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (p.code !== 0) throw new Error(`study/ort_quantize.py failed on ${m} (exit ${p.code})`);
+  }
+  const card = loadModelCard(fp32Dir);
+  const files: ModelCard["files"] = {};
+  for (const m of ["encoder", "predictor"]) {
+    const b = Deno.readFileSync(`${dir}/${m}.onnx`);
+    files[`${m}.onnx`] = { sha256: sha256(b), bytes: b.length };
+  }
+  const out = {
+    ...card,
+    variant: spec.id,
+    files,
+    quantization: { peer: "onnxruntime MatMulNBitsQuantizer", algo: spec.ort!.algo, bits: 4, group: spec.ort!.group },
+  };
+  Deno.writeTextFileSync(`${dir}/model.json`, JSON.stringify(out, null, 2) + "\n");
+  return dir;
+}
+
+/** A row that cannot run here (e.g. no onnxruntime for Python): recorded as skipped with the reason. */
+export class SkipRow extends Error {
+  override name = "SkipRow";
+}
+
+/** The quantized model directory of a row (built once; reused when its card loads). */
+async function variantDir(spec: RowSpec, fp32Dir: string, o: SweepOptions): Promise<string> {
+  const dir = `${o.out}/variants/${spec.task}/${spec.id}`;
+  try {
+    loadModelCard(dir);
+    return dir;
+  } catch { /* build it */ }
+  if (spec.kind === "ort") return await ortVariant(spec, fp32Dir, dir, o.python);
+  let from = fp32Dir;
+  for (const [i, step] of spec.steps!.entries()) {
+    const to = i === spec.steps!.length - 1 ? dir : `${dir}.step${i}`;
+    await quantizeModelDir(from, to, step, { variant: spec.id, backend: "node", log: () => {} });
+    if (from !== fp32Dir) Deno.removeSync(from, { recursive: true });
+    from = to;
+  }
+  return dir;
+}
+
+/** Run one row to its result line. */
+export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o: SweepOptions): Promise<RowResult> {
+  const t0 = performance.now();
+  const base = {
+    id: spec.id,
+    task: spec.task,
+    family: spec.family,
+    kind: spec.kind,
+    episodes: o.episodes,
+    budget: o.budget,
+    seed: o.seed,
+  };
+  const task = getTask(spec.task);
+  if (spec.kind === "oracle") {
+    const r = await runOracle(task, o.episodes, o.seed, o.budget);
+    const s = summarise(r, [], o.budget);
+    return {
+      ...base,
+      status: "done",
+      success: s.success,
+      ci95: s.ci95,
+      success_at_episode: s.success_at_episode,
+      final_distance_mean: s.final_distance_mean,
+      plan_ms_p50: s.plan_ms_p50,
+      seconds: { quantize: 0, eval: +((performance.now() - t0) / 1000).toFixed(1), total: 0 },
+      finished_at: new Date().toISOString(),
+    };
+  }
+  let dir = fp32Dir;
+  try {
+    if (spec.kind !== "fp32") dir = await variantDir(spec, fp32Dir, o);
+  } catch (e) {
+    if (e instanceof SkipRow) return { ...base, status: "skipped", reason: e.message };
+    throw e;
+  }
+  const t1 = performance.now();
+  const model = await WorldModel.load(dir, { backend: "node", threads: o.threads });
+  const preset = PRESETS.fast;
+  const traces: PlanTrace[][] = [];
+  let current: PlanTrace[] = [];
+  const planner = worldModelPlanner(model, preset, (t) => current.push(t));
+  const r = await evaluate(task, planner, {
+    episodes: o.episodes,
+    seed: o.seed,
+    budget: o.budget,
+    execute: preset.execute,
+    imageSize: model.card.image_size,
+    onEpisode: () => {
+      traces.push(current);
+      current = [];
+    },
+  });
+  const t2 = performance.now();
+  const q = model.card.quantization as
+    | { modules?: Record<string, { format: string; per_layer: { fallback?: string }[] }> }
+    | undefined;
+  const modules = Object.values(q?.modules ?? {});
+  return {
+    ...base,
+    status: "done",
+    config: spec.steps ?? spec.ort ?? null,
+    ...summarise(r, traces, o.budget),
+    latent_error: spec.kind === "fp32" ? { encoder: 0, step1: 0, step5: 0 } : await latentError(ref, model),
+    bytes: bytesOf(model.card),
+    // MatMulNBits / MatMulInteger graphs (and fp32) are real deployable storage; "sim" graphs are studies only.
+    deployable: spec.kind !== "quant" || modules.every((m) => m.format === "deploy"),
+    layer_fallbacks: modules.reduce((a, m) => a + m.per_layer.filter((l) => l.fallback).length, 0),
+    seconds: {
+      quantize: +((t1 - t0) / 1000).toFixed(1),
+      eval: +((t2 - t1) / 1000).toFixed(1),
+      total: +((performance.now() - t0) / 1000).toFixed(1),
+    },
+    finished_at: new Date().toISOString(),
+  };
+}
