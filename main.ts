@@ -1,46 +1,111 @@
 /**
  * Serve the bundled default models over HTTP.
  *
- *   deno task serve          # PORT (default 8000)
+ *   deno task serve          # http://127.0.0.1:8000; HOST=0.0.0.0 to expose it
  *
- * Environment: PORT, EDGEWM_MODELS (comma-separated model dirs; default: the
- * variant named in models/defaults.json for each task), EDGEWM_BACKEND (web |
- * node), EDGEWM_THREADS, EDGEWM_API_KEY, EDGEWM_MAX_CONCURRENT,
- * EDGEWM_DEADLINE_MS.
+ * Environment (validated at start; a bad value exits 2 with one line naming it): PORT, HOST,
+ * EDGEWM_MODELS (comma-separated model dirs; default: the variant named in models/defaults.json for
+ * each task), EDGEWM_BACKEND (web | node), EDGEWM_WORKERS (planning workers; default one per core on
+ * web), EDGEWM_THREADS, EDGEWM_MAX_QUEUE, EDGEWM_DEADLINE_MS, EDGEWM_DRAIN_MS, EDGEWM_MAX_BODY_BYTES,
+ * EDGEWM_API_KEY, EDGEWM_CORS_ORIGINS.
+ *
+ * On SIGTERM or SIGINT it stops accepting, lets in-flight plans finish for up to EDGEWM_DRAIN_MS,
+ * and exits 0.
  */
-import { createApp } from "./agent/app.ts";
-import { type BackendName, WorldModel } from "./agent/world_model.ts";
+import { createApp } from "./agent/http/app.ts";
+import { readConfig } from "./agent/http/config.ts";
+import { LocalExecutor, WorkerExecutor } from "./agent/http/executors.ts";
+import { PlanQueue } from "./agent/http/plan_queue.ts";
+import { loadModelCard, type ModelCard } from "./agent/model_card.ts";
+import { WorldModel } from "./agent/world_model.ts";
+import { encodeBase64 } from "./lib/base64.ts";
+import { UserError } from "./lib/errors.ts";
+import { encodePng } from "./lib/png.ts";
+import { evaluationEpisode } from "./tasks/evaluation.ts";
+import { getTask } from "./tasks/registry.ts";
 
-function defaultModelDirs(): string[] {
+/** A plan request for the first model's task that the server answers (shown by /docs). */
+function exampleRequest(card: ModelCard) {
+  const task = getTask(card.task), ep = evaluationEpisode(task, 0, 0), S = card.image_size;
+  const png = (s: Float64Array) => encodeBase64(encodePng(task.render(s, S), S, S));
+  return {
+    task: card.task,
+    observation: { image: { png: png(ep.start) }, proprio: Array.from(task.proprio(ep.start)) },
+    goal: { image: { png: png(ep.goal) }, proprio: Array.from(task.proprio(ep.goal)) },
+    planner: { preset: "fast" },
+    seed: 0,
+  };
+}
+
+function fail(e: unknown): never {
+  if (e instanceof UserError) {
+    console.error(`error: ${e.message}`);
+    Deno.exit(2);
+  }
+  throw e;
+}
+
+try {
+  const config = readConfig((k) => Deno.env.get(k));
   const defaults: Record<string, string> = JSON.parse(Deno.readTextFileSync("models/defaults.json"));
-  return Object.entries(defaults).map(([task, variant]) => `models/${task}/${variant}`);
-}
-
-const env = (k: string) => Deno.env.get(k);
-const dirs = env("EDGEWM_MODELS")?.split(",").filter(Boolean) ?? defaultModelDirs();
-const models = new Map<string, WorldModel>();
-let ready = false;
-const app = createApp({
-  models,
-  isReady: () => ready,
-  apiKey: env("EDGEWM_API_KEY"),
-  maxConcurrent: Number(env("EDGEWM_MAX_CONCURRENT") ?? 1),
-  deadlineMs: Number(env("EDGEWM_DEADLINE_MS") ?? 30000),
-});
-const port = Number(env("PORT") ?? 8000);
-Deno.serve({
-  port,
-  onListen: ({ hostname, port }) =>
-    console.log(`edgewm listening on http://${hostname}:${port} (loading ${dirs.join(", ")})`),
-}, app.fetch);
-
-for (const dir of dirs) {
-  const m = await WorldModel.load(dir, {
-    backend: (env("EDGEWM_BACKEND") ?? "web") as BackendName,
-    threads: Number(env("EDGEWM_THREADS") ?? 2),
+  const dirs = config.models ?? Object.entries(defaults).map(([task, variant]) => `models/${task}/${variant}`);
+  // Every card and file hash is checked before the server listens: a bad model is one line, exit 2.
+  const cards = new Map<string, ModelCard>();
+  for (const dir of dirs) {
+    const card = loadModelCard(dir);
+    cards.set(`${card.task}/${card.variant}`, card);
+  }
+  const queue = new PlanQueue([], config.maxQueue);
+  let ready = false;
+  const app = createApp({
+    cards,
+    queue,
+    defaults,
+    isReady: () => ready,
+    apiKey: config.apiKey,
+    maxBodyBytes: config.maxBodyBytes,
+    deadlineMs: config.deadlineMs,
+    corsOrigins: config.corsOrigins,
+    example: exampleRequest([...cards.values()][0]),
   });
-  models.set(`${m.card.task}/${m.card.variant}`, m);
-  console.log(`loaded ${dir} (${m.card.task}/${m.card.variant})`);
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: ({ hostname, port }) =>
+      console.log(`edgewm listening on http://${hostname}:${port} (loading ${dirs.join(", ")})`),
+  }, app.fetch);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining (up to ${config.drainMs} ms)`);
+    const drained = await Promise.race([
+      server.shutdown().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), config.drainMs)),
+    ]);
+    await queue.close(0);
+    console.log(drained ? "drained; bye" : "drain time is up; bye");
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+
+  if (config.workers > 0) {
+    // onnxruntime-web plans on the calling thread: the plans go to workers, the HTTP thread stays free.
+    await Promise.all(Array.from({ length: config.workers }, async () => {
+      queue.add(await WorkerExecutor.start(dirs, config.backend, config.threads));
+    }));
+  } else {
+    const models = new Map<string, WorldModel>();
+    for (const dir of dirs) {
+      const m = await WorldModel.load(dir, { backend: config.backend, threads: config.threads });
+      models.set(`${m.card.task}/${m.card.variant}`, m);
+    }
+    queue.add(new LocalExecutor(models));
+  }
+  ready = true;
+  console.log(`ready (${config.workers > 0 ? `${config.workers} planning workers` : "planning on the HTTP thread"})`);
+} catch (e) {
+  fail(e);
 }
-ready = true;
-console.log("ready");

@@ -9,12 +9,12 @@
  * Backends: onnxruntime-web with 1 and 2 threads (separate processes, since
  * the wasm thread count is fixed at first use), and onnxruntime-node.
  */
-import { parseFlags, runCli } from "../tasks/cli.ts";
+import { parseFlags, runCli } from "../lib/cli.ts";
 import { getTask } from "../tasks/registry.ts";
-import { Rng } from "../tasks/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { evaluationEpisode } from "../tasks/evaluation.ts";
 import { percentile } from "./eval.ts";
-import { PRESETS, worldModelPlanner } from "./planner.ts";
+import { PRESETS, worldModelPlanner } from "./planners/world_model_planner.ts";
 import { type BackendName, WorldModel } from "./world_model.ts";
 import type { ModelCard } from "./model_card.ts";
 
@@ -82,19 +82,19 @@ async function measure(
 if (import.meta.main) {
   await runCli(async () => {
     const f = parseFlags(Deno.args, {
-      model: { type: "string" },
-      plans: { type: "string", default: "20" },
-      preset: { type: "string", default: "fast" },
-      backend: { type: "string" },
-      threads: { type: "string" },
-    });
-    const plans = Number(f.plans), preset = f.preset as keyof typeof PRESETS;
-    const dirs = f.model ? (f.model as string).split(",").filter(Boolean) : Object.entries(
+      model: { type: "string", help: "comma-separated model directories (default: models/defaults.json)" },
+      plans: { type: "int", default: 20, min: 1, max: 10000, help: "timed plans per model and backend" },
+      preset: { type: "enum", values: Object.keys(PRESETS) as (keyof typeof PRESETS)[], default: "fast" },
+      backend: { type: "enum", values: ["web", "node"], help: "one backend only (a child of the full run)" },
+      threads: { type: "int", default: 1, min: 1, max: 64 },
+    }, "deno task bench [--model DIRS]: replan latency per model and backend, side by side in one run");
+    const { plans, preset } = f;
+    const dirs = f.model ? f.model.split(",").filter(Boolean) : Object.entries(
       JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>,
     ).map(([t, v]) => `models/${t}/${v}`);
     if (f.backend) { // one configuration (a child of the run below)
       for (const d of dirs) {
-        console.log(JSON.stringify(await measure(d, f.backend as BackendName, Number(f.threads ?? 1), plans, preset)));
+        console.log(JSON.stringify(await measure(d, f.backend, f.threads, plans, preset)));
       }
       return;
     }

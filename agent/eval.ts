@@ -8,12 +8,13 @@
  * The last line printed is JSON: success_rate, success_at (replan
  * checkpoints) and plan latency percentiles.
  */
-import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+import { CliError, intFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { evaluate } from "../tasks/evaluation.ts";
-import { Progress } from "../tasks/progress.ts";
+import { Progress } from "../lib/progress.ts";
 import { getTask } from "../tasks/registry.ts";
-import { type PlannerMethod, type PlanPreset, PRESETS, presetWith, worldModelPlanner } from "./planner.ts";
-import { type BackendName, WorldModel } from "./world_model.ts";
+import { TASK_NAMES } from "../tasks/task.ts";
+import { type PlanPreset, PRESETS, presetWith, worldModelPlanner } from "./planners/world_model_planner.ts";
+import { WorldModel } from "./world_model.ts";
 
 export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return 0;
@@ -24,51 +25,42 @@ export function percentile(xs: number[], p: number): number {
 if (import.meta.main) {
   await runCli(async () => {
     const f = parseFlags(Deno.args, {
-      task: { type: "string" },
-      model: { type: "string" },
-      episodes: { type: "string", default: "20" },
-      seed: { type: "string", default: "0" },
-      budget: { type: "string", default: "50" },
-      planner: { type: "string" },
-      preset: { type: "string", default: "fast" },
-      execute: { type: "string" },
-      samples: { type: "string" },
-      iterations: { type: "string" },
-      topk: { type: "string" },
-      horizon: { type: "string" },
-      backend: { type: "string", default: "web" },
-      threads: { type: "string", default: "2" },
-    });
-    const task = getTask(stringFlag(f.task, "task"));
-    if (f.planner !== undefined && f.planner !== "cem" && f.planner !== "mppi") {
-      throw new CliError(`--planner must be cem or mppi, got ${f.planner}`);
-    }
-    if (!(f.preset as string in PRESETS)) {
-      throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(", ")}`);
-    }
-    if (f.backend !== "web" && f.backend !== "node") throw new CliError(`--backend must be web or node`);
-    const base: PlanPreset = PRESETS[f.preset as keyof typeof PRESETS];
-    const samples = f.samples ? intFlag(f.samples, "samples", 2, 2000) : base.sampler.samples;
+      task: { type: "string", required: true, help: TASK_NAMES.join(" | ") },
+      model: { type: "string", required: true, help: "model directory" },
+      episodes: { type: "int", default: 20, min: 1 },
+      seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
+      budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
+      planner: { type: "enum", values: ["cem", "mppi"], help: "override the preset's sampler" },
+      preset: { type: "enum", values: Object.keys(PRESETS) as (keyof typeof PRESETS)[], default: "fast" },
+      execute: { type: "int", min: 1, max: 100, help: "model actions executed per replan" },
+      samples: { type: "int", min: 2, max: 2000 },
+      iterations: { type: "int", min: 1, max: 100 },
+      topk: { type: "int", min: 1, max: 2000, help: "CEM elites (at most --samples)" },
+      horizon: { type: "int", min: 1, max: 20 },
+      backend: { type: "enum", values: ["web", "node"], default: "web" },
+      threads: { type: "int", default: 2, min: 1, max: 64 },
+    }, "deno task eval --task T --model DIR: the fixed evaluation protocol through a world model");
+    const task = getTask(f.task);
+    const base: PlanPreset = PRESETS[f.preset];
+    const samples = f.samples ?? base.sampler.samples;
+    // topk's bound depends on samples, so it is checked here.
+    const topk = f.topk === undefined ? undefined : intFlag(f.topk, "topk", 1, samples);
     const preset = presetWith(base, {
-      method: f.planner as PlannerMethod | undefined,
+      method: f.planner,
       samples,
-      iterations: f.iterations ? intFlag(f.iterations, "iterations", 1, 100) : undefined,
-      topk: f.topk ? intFlag(f.topk, "topk", 1, samples) : undefined,
-      horizon: f.horizon ? intFlag(f.horizon, "horizon", 1, 20) : undefined,
-      execute: f.execute ? intFlag(f.execute, "execute", 1, 100) : undefined,
+      iterations: f.iterations,
+      topk,
+      horizon: f.horizon,
+      execute: f.execute,
     });
-    const model = await WorldModel.load(stringFlag(f.model, "model"), {
-      backend: f.backend as BackendName,
-      threads: intFlag(f.threads, "threads", 1, 64),
-    });
+    const model = await WorldModel.load(f.model, { backend: f.backend, threads: f.threads });
     if (model.card.task !== task.name) throw new CliError(`model is for task ${model.card.task}, not ${task.name}`);
-    const episodes = intFlag(f.episodes, "episodes", 1);
-    const bar = new Progress(`eval ${task.name}`, episodes, "episodes");
+    const bar = new Progress(`eval ${task.name}`, f.episodes, "episodes");
     let hits = 0, done = 0;
     const r = await evaluate(task, worldModelPlanner(model, preset), {
-      episodes,
-      seed: intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
-      budget: intFlag(f.budget, "budget", 1, 1000),
+      episodes: f.episodes,
+      seed: f.seed,
+      budget: f.budget,
       execute: preset.execute,
       imageSize: model.card.image_size,
       onEpisode: (e) => {

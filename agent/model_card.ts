@@ -1,56 +1,130 @@
 /**
- * A model directory's card (`model.json`) and its integrity check: every file
- * it lists must exist with the recorded sha256, or loading stops with a
- * `ModelLoadError` that says which file and why.
+ * A model directory's card (`model.json`), described by one zod schema, and its integrity check:
+ * the card must match the schema completely and every file it lists must exist with the recorded
+ * sha256, or loading stops with a `ModelLoadError` that says which field or file and why.
  */
 import { createHash } from "node:crypto";
+import { z } from "zod";
+import { UserError } from "../lib/errors.ts";
+import { TASK_NAMES } from "../tasks/task.ts";
 
 /** The hex sha256 that model cards record for each file. */
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-export class ModelLoadError extends Error {
+export class ModelLoadError extends UserError {
   override name = "ModelLoadError";
 }
 
-export interface ModelCard {
-  format: string;
-  task: string;
-  variant: string;
-  image_size: number;
-  patch: number;
-  tokens: number;
-  latent_dim: number;
-  global_dim: number;
-  num_hist: number;
-  frameskip: number;
-  env_action_dim: number;
-  action_dim: number;
-  proprio_dim: number;
-  action_mean: number[];
-  action_std: number[];
-  action_low: number[];
-  action_high: number[];
-  proprio_mean: number[];
-  proprio_std: number[];
-  /** Planning cost weights; `mode` "last" scores the final predicted frame (DINO-WM), "all" every step. */
-  objective: { patch: number; global: number; proprio: number; mode: "last" | "all" };
-  files: Record<string, { sha256: string; bytes: number }>;
-  [key: string]: unknown;
-}
+const count = z.number().int().positive();
+const finite = z.number().refine(Number.isFinite, "must be a finite number");
+const positive = z.number().positive().refine(Number.isFinite, "must be a finite positive number");
 
-const REQUIRED_NUMBERS = [
-  "image_size",
-  "tokens",
-  "latent_dim",
-  "global_dim",
-  "num_hist",
-  "frameskip",
-  "env_action_dim",
-  "action_dim",
-  "proprio_dim",
-] as const;
+/** How the predictor and encoder were trained (train/export.py writes it). */
+export const Training = z.looseObject({
+  data: z.looseObject({ task: z.string(), episodes: count, steps: count, seed: z.number().int() }).optional(),
+  encoder: z.looseObject({ config: z.record(z.string(), z.unknown()), objective: z.string().optional() }).optional(),
+  predictor: z.looseObject({
+    config: z.looseObject({
+      width: count,
+      depth: count,
+      heads: count,
+      mlp_ratio: positive,
+      action_emb: count,
+      proprio_emb: count,
+    }),
+  }),
+});
+
+/** What a client needs to know of how one module was quantized (quant/ writes the full record). */
+const ModuleQuantization = z.looseObject({
+  method: z.string(),
+  format: z.enum(["sim", "deploy"]),
+  weight: z.looseObject({ bits: z.number().int(), granularity: z.string(), group: z.number().int().optional() }),
+  act: z.looseObject({ bits: z.number().int(), mode: z.string() }).nullable(),
+  per_layer: z.array(z.looseObject({ layer: z.string(), fallback: z.string().optional() })).optional(),
+});
+
+export const Quantization = z.looseObject({
+  modules: z.partialRecord(z.enum(["encoder", "predictor"]), ModuleQuantization).optional(),
+  bytes: z.looseObject({ fp32: count, quantized: count }).optional(),
+});
+
+const FileEntry = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex sha256"),
+  bytes: z.number().int().min(0),
+});
+
+export const ModelCardSchema = z.object({
+  format: z.literal("edgewm-model/1"),
+  task: z.enum(TASK_NAMES as unknown as [string, ...string[]]),
+  variant: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '_', '.' or '-'"),
+  image_size: count,
+  patch: count,
+  patch_grid: z.array(count).optional(),
+  token_pool: count.optional(),
+  tokens: count,
+  latent_dim: count,
+  global_dim: count,
+  num_hist: count,
+  frameskip: count,
+  env_action_dim: count,
+  action_dim: count,
+  proprio_dim: count,
+  action_mean: z.array(finite),
+  action_std: z.array(positive),
+  action_low: z.array(finite),
+  action_high: z.array(finite),
+  proprio_mean: z.array(finite),
+  proprio_std: z.array(positive),
+  /** Planning cost weights; `mode` "last" scores the final predicted frame (DINO-WM), "all" every step. */
+  objective: z.object({
+    patch: z.number().min(0),
+    global: z.number().min(0),
+    proprio: z.number().min(0),
+    mode: z.enum(["last", "all"]).default("last"),
+  }),
+  /** Graph input and output names with their shapes (documentation for other runtimes). */
+  tensors: z.record(z.string(), z.unknown()).optional(),
+  training: Training.optional(),
+  quantization: Quantization.optional(),
+  /** Why this variant is a served default: the study's rule and the evidence (study/ship.ts writes it). */
+  selection: z.looseObject({ rule: z.string(), success: z.number(), fp32_success: z.number() }).optional(),
+  files: z.record(z.string(), FileEntry),
+}).superRefine((c, ctx) => {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  if (c.action_dim !== c.frameskip * c.env_action_dim) {
+    issue(
+      "action_dim",
+      `action_dim ${c.action_dim} != frameskip x env_action_dim (${c.frameskip} x ${c.env_action_dim})`,
+    );
+  }
+  for (const k of ["action_mean", "action_std", "action_low", "action_high"] as const) {
+    if (c[k].length !== c.action_dim) issue(k, `must list ${c.action_dim} numbers (action_dim), got ${c[k].length}`);
+  }
+  for (const k of ["proprio_mean", "proprio_std"] as const) {
+    if (c[k].length !== c.proprio_dim) issue(k, `must list ${c.proprio_dim} numbers (proprio_dim), got ${c[k].length}`);
+  }
+  for (const name of ["encoder.onnx", "predictor.onnx"]) {
+    if (!c.files[name]) issue("files", `does not list ${name}`);
+  }
+});
+
+/**
+ * The card's type. `quantization` is validated by the schema above but typed by its writer
+ * (quant/quantize_model.ts's QuantizationRecord; the study's peer rows write their own).
+ */
+export type ModelCard = Omit<z.infer<typeof ModelCardSchema>, "quantization"> & { quantization?: unknown };
+
+/** Check a parsed card against the schema; the first problem is a `ModelLoadError` naming its field. */
+export function validateModelCard(raw: unknown, where: string): ModelCard {
+  const r = ModelCardSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const i = r.error.issues[0];
+  const field = i.path.join(".") || "(root)";
+  throw new ModelLoadError(`${where}/model.json: field ${field}: ${i.message}`);
+}
 
 /** Read and verify `dir/model.json` and the files it lists. */
 export function loadModelCard(dir: string): ModelCard {
@@ -60,31 +134,13 @@ export function loadModelCard(dir: string): ModelCard {
   } catch (e) {
     throw new ModelLoadError(`${dir}: cannot read model.json (${(e as Error).message})`);
   }
-  let card: ModelCard;
+  let raw: unknown;
   try {
-    card = JSON.parse(text);
+    raw = JSON.parse(text);
   } catch (e) {
     throw new ModelLoadError(`${dir}/model.json is not valid JSON (${(e as Error).message})`);
   }
-  if (card.format !== "edgewm-model/1") {
-    throw new ModelLoadError(`${dir}/model.json: unknown format "${card.format}" (expected edgewm-model/1)`);
-  }
-  for (const k of REQUIRED_NUMBERS) {
-    if (!Number.isInteger(card[k]) || (card[k] as number) < 1) {
-      throw new ModelLoadError(`${dir}/model.json: field ${k} must be a positive integer, got ${card[k]}`);
-    }
-  }
-  if (card.action_dim !== card.frameskip * card.env_action_dim) {
-    throw new ModelLoadError(`${dir}/model.json: action_dim ${card.action_dim} != frameskip x env_action_dim`);
-  }
-  for (const k of ["action_mean", "action_std", "action_low", "action_high"] as const) {
-    if (!Array.isArray(card[k]) || card[k].length !== card.action_dim) {
-      throw new ModelLoadError(`${dir}/model.json: ${k} must list ${card.action_dim} numbers`);
-    }
-  }
-  for (const name of ["encoder.onnx", "predictor.onnx"]) {
-    if (!card.files?.[name]) throw new ModelLoadError(`${dir}/model.json does not list ${name}`);
-  }
+  const card = validateModelCard(raw, dir);
   for (const [name, { sha256: expected }] of Object.entries(card.files)) {
     let bytes: Uint8Array;
     try {

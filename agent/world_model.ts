@@ -77,6 +77,23 @@ export class WorldModel {
     return { tokens: out.tokens.data as Float32Array, global: out.global.data as Float32Array, batch };
   }
 
+  /** Encode an observation and a goal image (uint8 [H, W, 3] each) in one batch of two. */
+  async encodePair(obs: Uint8Array, goal: Uint8Array): Promise<{ start: Latent; goal: Latent }> {
+    const F = this.card.image_size ** 2 * 3;
+    if (obs.length !== F || goal.length !== F) {
+      throw new RangeError(`images must be ${this.card.image_size}x${this.card.image_size} RGB (${F} bytes)`);
+    }
+    const both = new Uint8Array(2 * F);
+    both.set(obs);
+    both.set(goal, F);
+    const z = await this.encode(both, 2);
+    const ND = this.card.tokens * this.card.latent_dim, G = this.card.global_dim;
+    return {
+      start: { tokens: z.tokens.subarray(0, ND), global: z.global.subarray(0, G), batch: 1 },
+      goal: { tokens: z.tokens.subarray(ND), global: z.global.subarray(G), batch: 1 },
+    };
+  }
+
   /**
    * Roll S candidate action sequences out from one observed frame.
    * `start` has batch 1; `proprio` is z-scored [P]; `actions` z-scored [S, H, A].

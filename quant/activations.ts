@@ -4,6 +4,7 @@
  * ("per-tensor"), one range per tensor computed at run time ("dynamic", what
  * DynamicQuantizeLinear does at 8 bits), or one range per token ("per-token").
  */
+import type { Matrix } from "./matrix.ts";
 import { type Params, QuantError, rangeParams, roundEven } from "./quantizer.ts";
 
 export type ActMode = "per-tensor" | "per-token" | "dynamic";
@@ -33,8 +34,8 @@ function minMax(x: Float32Array, from = 0, to = x.length): [number, number] {
 }
 
 /** Static per-tensor range from calibration activations (float32 scale, as stored in the graph). */
-export function calibrateActivation(x: Float32Array, bits: number): Params {
-  const [lo, hi] = minMax(x);
+export function calibrateActivation(x: Matrix, bits: number): Params {
+  const [lo, hi] = minMax(x.data);
   const p = rangeParams(lo, hi, bits, false);
   return { scale: Math.fround(p.scale), zero: p.zero };
 }
@@ -51,19 +52,14 @@ function fakeQuantRange(x: Float32Array, out: Float32Array, from: number, to: nu
  * Quantize-dequantize X as the graph will. `static` is required for
  * per-tensor mode; "dynamic" treats all of X as one run.
  */
-export function fakeQuantActivations(
-  x: Float32Array,
-  M: number,
-  K: number,
-  spec: ActSpec,
-  fixed?: Params,
-): Float32Array {
+export function fakeQuantActivations(X: Matrix, spec: ActSpec, fixed?: Params): Matrix {
+  const { data: x, rows: M, cols: K } = X;
   const out = new Float32Array(x.length);
   if (spec.mode === "per-tensor") {
     if (!fixed) throw new QuantError("per-tensor activations need a calibrated range");
     fakeQuantRange(x, out, 0, x.length, fixed, spec.bits);
   } else if (spec.mode === "dynamic") {
-    fakeQuantRange(x, out, 0, x.length, calibrateActivation(x, spec.bits), spec.bits);
+    fakeQuantRange(x, out, 0, x.length, calibrateActivation(X, spec.bits), spec.bits);
   } else {
     for (let m = 0; m < M; m++) {
       const [lo, hi] = minMax(x, m * K, (m + 1) * K);
@@ -71,5 +67,5 @@ export function fakeQuantActivations(
       fakeQuantRange(x, out, m * K, (m + 1) * K, { scale: Math.fround(p.scale), zero: p.zero }, spec.bits);
     }
   }
-  return out;
+  return { data: out, rows: M, cols: K };
 }

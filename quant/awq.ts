@@ -6,7 +6,7 @@
  * 2. clip search: per group of each output, shrink the range where that
  *    lowers the output error, kept per output only if the output improves.
  */
-import { channelAbs, matmul, scaleColumns, scaleRows } from "./linear.ts";
+import { channelAbs, matmul, type Matrix, scaleColumns, scaleRows } from "./matrix.ts";
 import { CLIP_GRID, dequantize, type QuantizedWeight, quantizeWeight, type WeightSpec } from "./quantizer.ts";
 
 export interface AwqResult {
@@ -18,23 +18,17 @@ export interface AwqResult {
 
 export const AWQ_ALPHAS = Array.from({ length: 11 }, (_, i) => i / 10);
 
-function columnErrors(ref: Float32Array, y: Float32Array, M: number, N: number): Float64Array {
+function columnErrors(ref: Matrix, yy: Matrix): Float64Array {
+  const { rows: M, cols: N } = ref, r = ref.data, y = yy.data;
   const e = new Float64Array(N);
-  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) e[n] += (ref[m * N + n] - y[m * N + n]) ** 2;
+  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) e[n] += (r[m * N + n] - y[m * N + n]) ** 2;
   return e;
 }
 
-export function awq(
-  w: Float32Array,
-  K: number,
-  N: number,
-  x: Float32Array,
-  M: number,
-  spec: WeightSpec,
-  clipSearch = true,
-): AwqResult {
-  const ref = matmul(x, w, M, K, N);
-  const xmean = channelAbs(x, M, K, "mean");
+export function awq(w: Matrix, x: Matrix, spec: WeightSpec, clipSearch = true): AwqResult {
+  const { rows: K, cols: N } = w;
+  const ref = matmul(x, w);
+  const xmean = channelAbs(x, "mean");
   let best = { err: Infinity, alpha: 0, s: new Float64Array(K).fill(1) };
   for (const alpha of AWQ_ALPHAS) {
     const s = new Float64Array(K);
@@ -46,19 +40,19 @@ export function awq(
     }
     const norm = Math.sqrt(mx * mn);
     for (let k = 0; k < K; k++) s[k] = Math.fround(s[k] / norm);
-    const eff = scaleRows(dequantize(quantizeWeight(scaleRows(w, s, K, N), K, N, spec)), s.map((v) => 1 / v), K, N);
-    const e = columnErrors(ref, matmul(x, eff, M, K, N), M, N).reduce((a, b) => a + b, 0);
+    const eff = scaleRows(dequantize(quantizeWeight(scaleRows(w, s), spec)), s.map((v) => 1 / v));
+    const e = columnErrors(ref, matmul(x, eff)).reduce((a, b) => a + b, 0);
     if (e < best.err) best = { err: e, alpha, s };
   }
   const inv = Float32Array.from(best.s, (v) => 1 / v);
-  const ws = scaleRows(w, best.s, K, N);
-  const xs = scaleColumns(x, inv, M, K);
-  const q = quantizeWeight(ws, K, N, spec);
+  const ws = scaleRows(w, best.s);
+  const xs = scaleColumns(x, inv);
+  const q = quantizeWeight(ws, spec);
   if (clipSearch && spec.granularity !== "tensor") {
-    const clipped = quantizeWeight(ws, K, N, spec, searchClip(ws, K, N, xs, M, spec, q.block));
+    const clipped = quantizeWeight(ws, spec, searchClip(ws, xs, spec, q.block));
     // Keep the clipped ranges only for outputs whose error they lower.
-    const e0 = columnErrors(ref, matmul(xs, dequantize(q), M, K, N), M, N);
-    const e1 = columnErrors(ref, matmul(xs, dequantize(clipped), M, K, N), M, N);
+    const e0 = columnErrors(ref, matmul(xs, dequantize(q)));
+    const e1 = columnErrors(ref, matmul(xs, dequantize(clipped)));
     const nb = K / q.block;
     for (let n = 0; n < N; n++) {
       if (e1[n] >= e0[n]) continue;
@@ -73,20 +67,13 @@ export function awq(
 }
 
 /** Per block and output, the clip ratio minimising that block's share of the output error. */
-function searchClip(
-  w: Float32Array,
-  K: number,
-  N: number,
-  x: Float32Array,
-  M: number,
-  spec: WeightSpec,
-  block: number,
-): Float64Array {
+function searchClip(W: Matrix, X: Matrix, spec: WeightSpec, block: number): Float64Array {
+  const { data: w, rows: K, cols: N } = W, { data: x, rows: M } = X;
   const nb = K / block;
   const best = new Float64Array(nb * N).fill(1), bestErr = new Float64Array(nb * N).fill(Infinity);
   const delta = new Float32Array(block);
   for (const c of CLIP_GRID.filter((_, i) => i % 2 === 0)) {
-    const dq = dequantize(quantizeWeight(w, K, N, spec, c));
+    const dq = dequantize(quantizeWeight(W, spec, c)).data;
     for (let b = 0; b < nb; b++) {
       for (let n = 0; n < N; n++) {
         for (let j = 0; j < block; j++) {

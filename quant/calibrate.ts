@@ -11,10 +11,11 @@
 import { type BackendName, ortFor } from "../agent/world_model.ts";
 import type { ModelCard } from "../agent/model_card.ts";
 import { generateEpisode } from "../tasks/dataset.ts";
-import { readNpy } from "../tasks/npy.ts";
+import { readNpy } from "../lib/npy.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { TaskName } from "../tasks/task.ts";
 import type { Layer } from "./layers.ts";
+import type { Matrix } from "./matrix.ts";
 import { encodeModel, makeValueInfo, type Model } from "./onnx.ts";
 import { QuantError } from "./quantizer.ts";
 
@@ -67,18 +68,27 @@ function loadEpisodes(card: ModelCard, o: CalibrationOptions): { eps: Episodes; 
       pro = readNpy(`${o.dir}/proprio.npy`);
     const [N, T1, H] = obs.shape;
     if (H !== S) throw new QuantError(`${o.dir}: frames are ${H}px, the model wants ${S}px`);
-    if (N < E || T1 - 1 < R * fs) {
-      throw new QuantError(`${o.dir}: needs ${E} episodes of ${R * fs} steps, has ${N} of ${T1 - 1}`);
+    // Calibration windows are R model steps (R x frameskip env steps) long; an episode holds as many
+    // back-to-back windows as fit, so 20 episodes of 50 steps serve as well as 48 of 20.
+    const L = R * fs, perEpisode = Math.floor((T1 - 1) / L), windows = N * perEpisode;
+    if (windows < E) {
+      throw new QuantError(
+        `${o.dir}: calibration needs ${E} windows of ${L} steps (${R} model steps); the dataset has ${windows} ` +
+          `(${N} episodes of ${T1 - 1} steps)`,
+      );
     }
     if (act.shape[2] !== a || pro.shape[2] !== P) {
       throw new QuantError(`${o.dir}: action/proprio dims do not match the model`);
     }
-    episode = (e) => ({
-      obs: (obs.data as Uint8Array).subarray(e * T1 * F, (e + 1) * T1 * F),
-      actions: (act.data as Float32Array).subarray(e * (T1 - 1) * a, (e + 1) * (T1 - 1) * a),
-      proprio: (pro.data as Float32Array).subarray(e * T1 * P, (e + 1) * T1 * P),
-    });
-    source = `${o.dir} (first ${E} episodes)`;
+    episode = (w) => {
+      const e = Math.floor(w / perEpisode), t0 = (w % perEpisode) * L;
+      return {
+        obs: (obs.data as Uint8Array).subarray((e * T1 + t0) * F, (e * T1 + t0 + L + 1) * F),
+        actions: (act.data as Float32Array).subarray((e * (T1 - 1) + t0) * a, (e * (T1 - 1) + t0 + L) * a),
+        proprio: (pro.data as Float32Array).subarray((e * T1 + t0) * P, (e * T1 + t0 + L + 1) * P),
+      };
+    };
+    source = `${o.dir} (first ${E} windows of ${L} steps)`;
   } else {
     const task = getTask(card.task as TaskName);
     const seed = o.seed ?? CALIBRATION_SEED;
@@ -163,7 +173,7 @@ export async function collectLayerInputs(
   layers: Layer[],
   feeds: Feed[],
   o: { backend?: BackendName; threads?: number; maxRows?: number } = {},
-): Promise<Map<string, { x: Float32Array; M: number }>> {
+): Promise<Map<string, Matrix>> {
   // A copy that differs only in its output list: the layer inputs become graph outputs.
   const graphInputs = new Set(model.graph.inputs.map((v) => v.name));
   const existing = new Set(model.graph.outputs.map((v) => v.name));
@@ -182,7 +192,7 @@ export async function collectLayerInputs(
     }
   }
   const maxRows = o.maxRows ?? 1024;
-  const result = new Map<string, { x: Float32Array; M: number }>();
+  const result = new Map<string, Matrix>();
   for (const layer of layers) {
     const chunks = parts.get(layer.input)!, K = layer.K;
     const total = chunks.reduce((a, c) => a + c.length, 0) / K;
@@ -193,7 +203,7 @@ export async function collectLayerInputs(
       o2 += c.length;
     }
     if (total <= maxRows) {
-      result.set(layer.name, { x: all, M: total });
+      result.set(layer.name, { data: all, rows: total, cols: K });
       continue;
     }
     const x = new Float32Array(maxRows * K);
@@ -201,7 +211,7 @@ export async function collectLayerInputs(
       const r = Math.floor(i * total / maxRows);
       x.set(all.subarray(r * K, (r + 1) * K), i * K);
     }
-    result.set(layer.name, { x, M: maxRows });
+    result.set(layer.name, { data: x, rows: maxRows, cols: K });
   }
   return result;
 }

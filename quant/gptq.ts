@@ -16,6 +16,7 @@ import {
   rangeParams,
   type WeightSpec,
 } from "./quantizer.ts";
+import type { Matrix } from "./matrix.ts";
 
 export interface GptqOptions {
   /** Dampening added to the diagonal, as a fraction of its mean. */
@@ -64,7 +65,9 @@ export function invertSpd(a: Float64Array, n: number): Float64Array {
   return inv;
 }
 
-export function hessian(x: Float32Array, M: number, K: number): Float64Array {
+/** H = 2 X^T X / M of the layer's calibration inputs X [M, K]. */
+export function hessian(X: Matrix): Float64Array {
+  const { data: x, rows: M, cols: K } = X;
   const h = new Float64Array(K * K);
   for (let m = 0; m < M; m++) {
     const o = m * K;
@@ -80,19 +83,12 @@ export function hessian(x: Float32Array, M: number, K: number): Float64Array {
   return h;
 }
 
-export function gptq(
-  w: Float32Array,
-  K: number,
-  N: number,
-  x: Float32Array,
-  M: number,
-  spec: WeightSpec,
-  options: GptqOptions = {},
-): QuantizedWeight {
+export function gptq(w: Matrix, x: Matrix, spec: WeightSpec, options: GptqOptions = {}): QuantizedWeight {
+  const { rows: K, cols: N } = w;
   const block = checkSpec(spec, K);
   const nb = K / block;
-  const h = hessian(x, M, K);
-  const W = Float64Array.from(w);
+  const h = hessian(x);
+  const W = Float64Array.from(w.data);
   // Inputs that never fire carry no information: zero them and pin H.
   let diagMean = 0;
   for (let k = 0; k < K; k++) {

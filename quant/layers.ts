@@ -6,6 +6,7 @@
  * embeddings and heads stay float unless `scope` is "all".
  */
 import { getAttr, type Model, type Node, type Tensor, tensorFloats } from "./onnx.ts";
+import type { Matrix } from "./matrix.ts";
 import { QuantError } from "./quantizer.ts";
 
 export type LayerScope = "blocks" | "all";
@@ -57,13 +58,12 @@ export function findLayers(model: Model, scope: LayerScope = "blocks"): Layer[] 
 }
 
 /** The layer's weight as [K, N] row-major. */
-export function weightMatrix(layer: Layer): Float32Array {
-  const w = tensorFloats(layer.weight);
-  if (!layer.transB) return w;
-  const { K, N } = layer;
+export function weightMatrix(layer: Layer): Matrix {
+  const w = tensorFloats(layer.weight), { K, N } = layer;
+  if (!layer.transB) return { data: w, rows: K, cols: N };
   const out = new Float32Array(K * N);
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[k * N + n] = w[n * K + k];
-  return out;
+  return { data: out, rows: K, cols: N };
 }
 
 /** Which nodes read each tensor name (graph outputs count as a reader named ""). */

@@ -6,8 +6,10 @@
  * Codes are stored unsigned: w ~= (code - zero) * scale. Symmetric schemes
  * use zero = 2^(bits-1), so the same storage serves both.
  */
+import { UserError } from "../lib/errors.ts";
+import type { Matrix } from "./matrix.ts";
 
-export class QuantError extends Error {
+export class QuantError extends UserError {
   override name = "QuantError";
 }
 
@@ -107,13 +109,8 @@ function blockRanges(w: Float32Array, K: number, N: number, block: number, granu
  * Quantize W [K, N]. `clip` (optional, one ratio per block and output, or a
  * single ratio) shrinks each range before the scale is taken.
  */
-export function quantizeWeight(
-  w: Float32Array,
-  K: number,
-  N: number,
-  spec: WeightSpec,
-  clip?: Float64Array | number,
-): QuantizedWeight {
+export function quantizeWeight(W: Matrix, spec: WeightSpec, clip?: Float64Array | number): QuantizedWeight {
+  const { data: w, rows: K, cols: N } = W;
   if (w.length !== K * N) throw new QuantError(`weight has ${w.length} values, expected ${K}x${N}`);
   const block = checkSpec(spec, K);
   const { lo, hi } = blockRanges(w, K, N, block, spec.granularity);
@@ -137,14 +134,14 @@ export function quantizeWeight(
 }
 
 /** W ~= (codes - zeros) * scales, as float32 [K, N]. */
-export function dequantize(q: QuantizedWeight): Float32Array {
+export function dequantize(q: QuantizedWeight): Matrix {
   const { K, N, block } = q;
   const out = new Float32Array(K * N);
   for (let k = 0; k < K; k++) {
     const b = Math.floor(k / block) * N;
     for (let n = 0; n < N; n++) out[k * N + n] = (q.codes[k * N + n] - q.zeros[b + n]) * q.scales[b + n];
   }
-  return out;
+  return { data: out, rows: K, cols: N };
 }
 
 export function mse(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -160,7 +157,8 @@ export const CLIP_GRID = Array.from({ length: 26 }, (_, i) => 1 - 0.02 * i);
  * OMSE: per block, the clipping ratio whose quantization MSE is lowest
  * (for per-tensor granularity, one ratio for the whole tensor).
  */
-export function omseClip(w: Float32Array, K: number, N: number, spec: WeightSpec): Float64Array {
+export function omseClip(W: Matrix, spec: WeightSpec): Float64Array {
+  const { data: w, rows: K, cols: N } = W;
   const block = checkSpec(spec, K);
   const nb = K / block;
   const { lo, hi } = blockRanges(w, K, N, block, spec.granularity);

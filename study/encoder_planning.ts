@@ -12,11 +12,12 @@
  * (the oracle's per-task CEM, execution count and, with --cost true, its cost).
  */
 import * as ort from "onnxruntime-node";
-import { cem, type CemOptions, shiftPlan } from "../agent/cem.ts";
-import { PRESETS } from "../agent/planner.ts";
-import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+import { cem, type CemOptions } from "../agent/planners/cem.ts";
+import { shiftPlan } from "../agent/planners/sampling.ts";
+import { PRESETS } from "../agent/planners/world_model_planner.ts";
+import { CliError, parseFlags, runCli } from "../lib/cli.ts";
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
-import { ORACLE_PRESETS, oraclePlanner } from "../tasks/oracle.ts";
+import { ORACLE_PRESETS, oraclePlanner } from "../agent/planners/oracle.ts";
 import { getTask } from "../tasks/registry.ts";
 import { type Task, tiledActionBounds } from "../tasks/task.ts";
 
@@ -75,21 +76,20 @@ function studyPlanner(
 if (import.meta.main) {
   await runCli(async () => {
     const f = parseFlags(Deno.args, {
-      task: { type: "string" },
-      encoder: { type: "string" },
-      cost: { type: "string", default: "global" },
-      episodes: { type: "string", default: "20" },
-      budget: { type: "string", default: "50" },
-      seed: { type: "string", default: "0" },
-      label: { type: "string" },
-      preset: { type: "string", default: "fast" },
-    });
-    const task = getTask(stringFlag(f.task, "task"));
-    const cost = f.cost as string;
+      task: { type: "string", required: true },
+      encoder: { type: "string", help: "encoder.onnx (for the patch and global costs)" },
+      cost: { type: "enum", values: ["global", "patch", "pixels", "true"], default: "global" },
+      episodes: { type: "int", default: 20, min: 1 },
+      budget: { type: "int", default: 50, min: 1 },
+      seed: { type: "int", default: 0, min: 0 },
+      label: { type: "string", help: "name of the encoder in the output line" },
+      preset: { type: "enum", values: ["fast", "oracle"], default: "fast" },
+    }, "study/encoder_planning.ts --task T --cost C: CEM on the true simulator with an encoder's latent cost");
+    const task = getTask(f.task);
+    const cost = f.cost;
     const D = task.frameskip * task.actionDim;
     const bounds = tiledActionBounds(task, D);
-    const preset = f.preset as string;
-    if (preset !== "fast" && preset !== "oracle") throw new CliError(`--preset must be fast or oracle, got ${preset}`);
+    const preset = f.preset;
     const oracle = ORACLE_PRESETS[task.name];
     const opts: CemOptions = preset === "oracle"
       ? { ...oracle.cem, ...bounds }
@@ -97,19 +97,22 @@ if (import.meta.main) {
     const execute = preset === "oracle" ? oracle.execute : 2;
     let planner: Planner;
     if (cost === "true") {
-      planner = oraclePlanner(task, { cem: opts, execute, cost: preset === "oracle" ? oracle.cost : undefined });
+      // The oracle preset keeps the oracle's own cost; the fast one scores the true distance.
+      const distance = (st: Float64Array, g: Float64Array) => task.distance(st, g);
+      planner = oraclePlanner(task, { cem: opts, execute, cost: preset === "oracle" ? undefined : distance });
     } else if (cost === "pixels") {
       planner = studyPlanner(task, null, "mse", opts, execute);
     } else {
-      const session = await ort.InferenceSession.create(stringFlag(f.encoder, "encoder"), { intraOpNumThreads: 2 });
+      if (!f.encoder) throw new CliError(`--cost ${cost} needs --encoder`);
+      const session = await ort.InferenceSession.create(f.encoder, { intraOpNumThreads: 2 });
       const which = cost === "patch" ? "tokens" : "global";
       planner = studyPlanner(task, encoderEmbed(session, which, 64), cost === "patch" ? "mse" : "l2", opts, execute);
     }
     const t0 = performance.now();
     const r = await evaluate(task, planner, {
-      episodes: intFlag(f.episodes, "episodes", 1),
-      seed: intFlag(f.seed, "seed", 0),
-      budget: intFlag(f.budget, "budget", 1),
+      episodes: f.episodes,
+      seed: f.seed,
+      budget: f.budget,
       execute,
     });
     console.log(JSON.stringify({

@@ -8,7 +8,7 @@
  * Shards: rows are split by chain (rows that decide each other stay in one shard).
  */
 import type { ActMode } from "../quant/activations.ts";
-import type { Method, Module, QuantizeConfig } from "../quant/quantize.ts";
+import type { Method, Module, QuantizeConfig } from "../quant/config.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";
 import type { TaskName } from "../tasks/task.ts";
 

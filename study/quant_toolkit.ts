@@ -11,7 +11,7 @@
  */
 import { loadModelCard } from "../agent/model_card.ts";
 import { WorldModel } from "../agent/world_model.ts";
-import { parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+import { parseFlags, runCli } from "../lib/cli.ts";
 import { generateEpisode } from "../tasks/dataset.ts";
 import { getTask } from "../tasks/registry.ts";
 import { type TaskName } from "../tasks/task.ts";
@@ -19,7 +19,8 @@ import { calibrationData, collectLayerInputs } from "../quant/calibrate.ts";
 import { findLayers } from "../quant/layers.ts";
 import { decodeModel } from "../quant/onnx.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";
-import { type Method, type QuantizeConfig, quantizeLayer, quantizeModelDir } from "../quant/quantize.ts";
+import type { Method, QuantizeConfig } from "../quant/config.ts";
+import { quantizeLayer, quantizeModelDir } from "../quant/quantize_model.ts";
 
 const BOTH: QuantizeConfig["modules"] = ["encoder", "predictor"];
 const g = (bits: number, group?: number): WeightSpec => ({
@@ -80,11 +81,11 @@ if (import.meta.main) {
   await runCli(async () => {
     const f = parseFlags(Deno.args, {
       model: { type: "string", default: "models/wall/fp32" },
-      out: { type: "string" },
-      plans: { type: "string", default: "15" },
-      "skip-bench": { type: "boolean", default: false },
-    });
-    const model = f.model as string, out = stringFlag(f.out, "out");
+      out: { type: "string", required: true },
+      plans: { type: "int", default: 15, min: 1 },
+      "skip-bench": { type: "boolean" },
+    }, "study/quant_toolkit.ts --out DIR: sizes, per-layer errors and latency of the toolkit on one model");
+    const model = f.model, out = f.out;
     const card = loadModelCard(model);
     const task = getTask(card.task as TaskName);
     Deno.mkdirSync(out, { recursive: true });
@@ -130,7 +131,7 @@ if (import.meta.main) {
       const layers = findLayers(graph);
       const acts = await collectLayerInputs(graph, layers, feeds, { backend: "node" });
       for (const layer of layers) {
-        const { x, M } = acts.get(layer.name)!;
+        const x = acts.get(layer.name)!;
         const errors: Record<string, number> = {};
         for (const s of SETTINGS) {
           for (const m of METHODS) {
@@ -141,7 +142,7 @@ if (import.meta.main) {
               format: "sim",
               actOrder: m.actOrder,
             };
-            errors[`${s.name} ${m.name}`] = quantizeLayer(layer, x, M, cfg).outputRelErr;
+            errors[`${s.name} ${m.name}`] = quantizeLayer(layer, x, cfg).outputRelErr;
           }
         }
         perLayer.push({ module, layer: layer.name, K: layer.K, N: layer.N, errors });

@@ -2,16 +2,18 @@
  * The quantization study, one command:
  *
  *   deno task study [sweep] --grid paper|quick [--tasks wall,pointmaze,reacher,pusht] [--shard i/n] --out study/runs/NAME
- *   deno task study report --in study/runs/NAME
+ *   deno task study report --in study/runs/NAME       # study/REPORT.md + plots
+ *   deno task study speed --in study/runs/NAME        # latency and memory of the deployable variants vs fp32
+ *   deno task study ship --in study/runs/NAME         # commit the chosen defaults to models/
  *
  * `sweep` runs the grid's rows (resumable: finished rows are skipped). Shards come from --shard, or
  * from JOB_COMPLETION_INDEX (Kubernetes indexed Job) / SLURM_ARRAY_TASK_ID with the count in
  * EDGEWM_SHARDS (or SLURM_ARRAY_TASK_COUNT), so a job array runs it unchanged.
  */
-import { CliError, intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
-import { TASK_NAMES, type TaskName } from "../tasks/task.ts";
+import { CliError, listFlag, parseFlags, runCli } from "../lib/cli.ts";
+import { TASK_NAMES } from "../tasks/task.ts";
 import { WorldModel } from "../agent/world_model.ts";
-import { buildGrid, type GridName, GRIDS, runOrder, shardRows } from "./grid.ts";
+import { buildGrid, GRIDS, runOrder, shardRows } from "./grid.ts";
 import { failed, readRows, rowKey, type RowResult, runRow } from "./sweep.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
@@ -29,45 +31,27 @@ export function shardFrom(flag: string | undefined, env: (k: string) => string |
   return [Number(m[1]), Number(m[2])];
 }
 
-export function parseTasks(v: string): TaskName[] {
-  const tasks = v.split(",").filter(Boolean);
-  for (const t of tasks) {
-    if (!(TASK_NAMES as readonly string[]).includes(t)) {
-      throw new CliError(`--tasks takes ${TASK_NAMES.join(",")}; got "${t}"`);
-    }
-  }
-  return tasks as TaskName[];
-}
-
 /** Seconds a row takes before any has finished here (2-core CPU, 50 x 50, one core). */
 const PRIOR_ROW_SECONDS = 150;
 
 async function sweep(args: string[]) {
   const f = parseFlags(args, {
-    grid: { type: "string", default: "paper" },
-    tasks: { type: "string", default: TASK_NAMES.join(",") },
-    shard: { type: "string" },
-    out: { type: "string" },
-    episodes: { type: "string", default: "50" },
-    budget: { type: "string", default: "50" },
-    seed: { type: "string", default: "0" },
-    threads: { type: "string", default: "1" },
-    python: { type: "string" },
-    models: { type: "string", default: "models" },
-  });
-  if (!(GRIDS as readonly string[]).includes(f.grid as string)) throw new CliError(`--grid must be paper or quick`);
-  const out = stringFlag(f.out, "out");
-  const [index, count] = shardFrom(f.shard as string | undefined, (k) => Deno.env.get(k));
-  const o = {
-    out,
-    episodes: intFlag(f.episodes, "episodes", 1, 10000),
-    budget: intFlag(f.budget, "budget", 1, 1000),
-    seed: intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
-    threads: intFlag(f.threads, "threads", 1, 64),
-    python: f.python as string | undefined,
-  };
-  const tasks = parseTasks(f.tasks as string);
-  const all = buildGrid(f.grid as GridName, tasks);
+    grid: { type: "enum", values: GRIDS, default: "paper", help: "paper: the whole grid; quick: a smoke subset" },
+    tasks: { type: "string", default: TASK_NAMES.join(","), help: "comma-separated tasks" },
+    shard: { type: "string", help: "i/n: run shard i of n (or JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID)" },
+    out: { type: "string", required: true, help: "run folder: rows*.jsonl, variants/" },
+    episodes: { type: "int", default: 50, min: 1, max: 10000 },
+    budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
+    seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1, help: "evaluation seed" },
+    threads: { type: "int", default: 1, min: 1, max: 64, help: "onnxruntime threads per session" },
+    python: { type: "string", help: "Python with onnxruntime, for the peer rows (default python3)" },
+    models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
+  }, "deno task study [sweep] --out DIR: the quantization study's sweep (resumable, shardable)");
+  const out = f.out;
+  const [index, count] = shardFrom(f.shard, (k) => Deno.env.get(k));
+  const o = { out, episodes: f.episodes, budget: f.budget, seed: f.seed, threads: f.threads, python: f.python };
+  const tasks = listFlag(f.tasks, "tasks", TASK_NAMES);
+  const all = buildGrid(f.grid, tasks);
   const rows = runOrder(shardRows(all, index, count));
   Deno.mkdirSync(out, { recursive: true });
   const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
@@ -132,6 +116,12 @@ if (import.meta.main) {
     if (cmd === "report") {
       const { report } = await import("./report.ts");
       await report(rest);
+    } else if (cmd === "speed") {
+      const { speed } = await import("./speed.ts");
+      await speed(rest);
+    } else if (cmd === "ship") {
+      const { ship } = await import("./ship.ts");
+      await ship(rest);
     } else if (cmd === "sweep") await sweep(rest);
     else await sweep(Deno.args);
   });

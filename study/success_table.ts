@@ -7,32 +7,31 @@
  *
  *   deno run -A study/success_table.ts --episodes 50 --budget 50 --out study/results/success_50x50
  */
-import { intFlag, parseFlags, runCli, stringFlag } from "../tasks/cli.ts";
+import { parseFlags, runCli } from "../lib/cli.ts";
 
 if (import.meta.main) {
   await runCli(async () => {
     const f = parseFlags(Deno.args, {
-      episodes: { type: "string", default: "50" },
-      budget: { type: "string", default: "50" },
-      seed: { type: "string", default: "0" },
+      episodes: { type: "int", default: 50, min: 1 },
+      budget: { type: "int", default: 50, min: 1 },
+      seed: { type: "int", default: 0, min: 0 },
       tasks: { type: "string", default: "wall,pointmaze,reacher,pusht" },
       planners: { type: "string", default: "oracle,cem,mppi" },
-      backend: { type: "string", default: "node" },
-      out: { type: "string" },
-    });
-    const out = stringFlag(f.out, "out");
-    const episodes = intFlag(f.episodes, "episodes", 1), budget = intFlag(f.budget, "budget", 1);
+      backend: { type: "enum", values: ["web", "node"], default: "node" },
+      out: { type: "string", required: true, help: "path prefix of the .jsonl and .md files" },
+    }, "study/success_table.ts --out PREFIX: every task's default model and the oracle under the protocol");
+    const { out, episodes, budget } = f;
     const defaults = JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>;
     const rows: Record<string, unknown>[] = [];
     try {
       for (const l of Deno.readTextFileSync(`${out}.jsonl`).split("\n")) if (l.trim()) rows.push(JSON.parse(l));
     } catch { /* first run */ }
-    for (const task of (f.tasks as string).split(",")) {
-      for (const planner of (f.planners as string).split(",")) {
-        const key = { task, planner, episodes, budget, seed: Number(f.seed) };
+    for (const task of f.tasks.split(",")) {
+      for (const planner of f.planners.split(",")) {
+        const key = { task, planner, episodes, budget, seed: f.seed };
         if (rows.some((r) => Object.entries(key).every(([k, v]) => r[k] === v))) continue;
         const model = `models/${task}/${defaults[task]}`;
-        const args = planner === "oracle" ? ["run", "-A", "tasks/oracle.ts", "--task", task] : [
+        const args = planner === "oracle" ? ["run", "-A", "agent/planners/oracle.ts", "--task", task] : [
           "run",
           "-A",
           "agent/eval.ts",
@@ -43,7 +42,7 @@ if (import.meta.main) {
           "--planner",
           planner,
           "--backend",
-          f.backend as string,
+          f.backend,
         ];
         args.push("--episodes", String(episodes), "--budget", String(budget), "--seed", String(f.seed));
         console.error(`${task} ${planner}: deno ${args.join(" ")}`);

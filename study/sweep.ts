@@ -9,12 +9,12 @@
  * latent error against fp32 after 1 and 5 predicted steps on held-out frames, and bytes per graph.
  */
 import { loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
-import { type PlanTrace, PRESETS, worldModelPlanner } from "../agent/planner.ts";
+import { type PlanTrace, PRESETS, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
 import { WorldModel } from "../agent/world_model.ts";
-import { quantizeModelDir } from "../quant/quantize.ts";
+import { quantizeModelDir } from "../quant/quantize_model.ts";
 import { generateEpisode } from "../tasks/dataset.ts";
 import { CHECKPOINTS, evaluate, type ProtocolResult } from "../tasks/evaluation.ts";
-import { runOracle } from "../tasks/oracle.ts";
+import { runOracle } from "../agent/planners/oracle.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { RowSpec } from "./grid.ts";
 

@@ -8,16 +8,17 @@
  * files depend only on the settings, and an interrupted run resumes where it
  * stopped (progress.json records finished episodes).
  */
-import { CliError, intFlag, parseFlags, runCli, stringFlag } from "./cli.ts";
-import { NpyWriter, readNpy } from "./npy.ts";
-import { Progress } from "./progress.ts";
+import { parseFlags, runCli } from "../lib/cli.ts";
+import { UserError } from "../lib/errors.ts";
+import { NpyWriter, readNpy } from "../lib/npy.ts";
+import { Progress } from "../lib/progress.ts";
 import { getTask } from "./registry.ts";
-import { Rng } from "./rng.ts";
-import type { Task } from "./task.ts";
+import { Rng } from "../lib/rng.ts";
+import { type Task, TASK_NAMES } from "./task.ts";
 
 export const DATASET_VERSION = 1;
 
-export class DatasetError extends Error {
+export class DatasetError extends UserError {
   override name = "DatasetError";
 }
 
@@ -195,7 +196,7 @@ export function writeDataset(options: DatasetOptions): DatasetMeta {
     proprio_std: p.std,
     success_rule: task.successRule,
     generator: {
-      policy: task.name === "pusht" ? "scripted noisy pusher" : "smooth random (AR(1))",
+      policy: task.behaviourName,
       episode_seed: "Rng.derive(seed, episode)",
     },
     files: {
@@ -213,25 +214,16 @@ export function writeDataset(options: DatasetOptions): DatasetMeta {
 if (import.meta.main) {
   await runCli(() => {
     const f = parseFlags(Deno.args, {
-      task: { type: "string" },
-      episodes: { type: "string" },
-      steps: { type: "string", default: "100" },
-      seed: { type: "string", default: "0" },
-      size: { type: "string", default: "64" },
-      out: { type: "string" },
-    });
+      task: { type: "string", required: true, help: TASK_NAMES.join(" | ") },
+      episodes: { type: "int", required: true, min: 1 },
+      steps: { type: "int", default: 100, min: 1, max: 100000, help: "environment steps per episode" },
+      seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
+      size: { type: "int", default: 64, min: 8, max: 1024, help: "image size (px)" },
+      out: { type: "string", required: true, help: "dataset folder (resumed if it holds a partial run)" },
+    }, "deno task dataset --task T --episodes N --out DIR: behaviour-policy episodes as NumPy files + meta.json");
     const t0 = performance.now();
-    const meta = writeDataset({
-      task: stringFlag(f.task, "task"),
-      episodes: intFlag(f.episodes, "episodes", 1),
-      steps: intFlag(f.steps, "steps", 1, 100000),
-      seed: intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
-      size: intFlag(f.size, "size", 8, 1024),
-      out: stringFlag(f.out, "out"),
-      progress: true,
-    });
+    const meta = writeDataset({ ...f, progress: true });
     const s = (performance.now() - t0) / 1000;
-    if (!(f.out as string)) throw new CliError("--out is required");
     console.log(
       JSON.stringify({
         task: meta.task,

@@ -14,7 +14,7 @@
  *   succeeded its later checkpoints are all decided, so the protocol stops
  *   spending compute on it; this changes no decision the planner made.
  */
-import { Rng } from "./rng.ts";
+import { Rng } from "../lib/rng.ts";
 import type { Task } from "./task.ts";
 
 export const EVAL_STREAM = 0x45564c; // "EVL"

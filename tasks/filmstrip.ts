@@ -1,17 +1,10 @@
 /**
- * A filmstrip PNG of one episode (the oracle's, or a model's with --model), so a person can see it:
- * start frame, the frame after each executed model action (subsampled to at
- * most `maxFrames`), then the goal frame, framed green on success and red
- * otherwise.
- *
- *   deno task render --task pusht --seed 0 --out pusht.png
- *   deno task render --task wall --model models/wall/fp32 --out wall_model.png
+ * A filmstrip PNG of an episode's states, so a person can see it: the start frame, the frame after
+ * each executed model action (subsampled to at most `maxFrames`), then the goal frame, framed green
+ * on success and red otherwise. Which planner drove the episode is the caller's business
+ * (`deno task render`, agent/filmstrip.ts).
  */
-import { intFlag, parseFlags, runCli, stringFlag } from "./cli.ts";
-import { evaluate, evaluationEpisode, type Planner } from "./evaluation.ts";
-import { runOracle } from "./oracle.ts";
-import { encodePng } from "./png.ts";
-import { getTask } from "./registry.ts";
+import { encodePng } from "../lib/png.ts";
 import type { Task } from "./task.ts";
 
 /** Lay frames side by side with `gap` white columns; returns RGB and width. */
@@ -35,68 +28,20 @@ function frame(img: Uint8Array, size: number, color: readonly number[], t: numbe
   return out;
 }
 
-/** Render one episode as a filmstrip PNG: the oracle's, or any protocol planner's. */
-export async function episodeFilmstrip(
+/** The filmstrip of `states` (start first) ending at `goal`. */
+export function filmstripPng(
   task: Task,
-  seed: number,
-  episode = 0,
+  states: Float64Array[],
+  goal: Float64Array,
+  success: boolean,
   size = 96,
   maxFrames = 12,
-  planner?: { planner: Planner; execute: number; imageSize: number },
-): Promise<{ png: Uint8Array; success: boolean; steps: number }> {
-  const states: Float64Array[] = [];
-  const onState = (s: Float64Array) => states.push(s);
-  const r = planner
-    ? await evaluate(task, planner.planner, {
-      episodes: 1,
-      first: episode,
-      seed,
-      budget: 50,
-      execute: planner.execute,
-      imageSize: planner.imageSize,
-      onState,
-    })
-    : await runOracle(task, 1, seed, 50, undefined, { first: episode, onState });
-  const goal = evaluationEpisode(task, seed, episode).goal;
+): Uint8Array {
   const pick = states.length <= maxFrames
     ? states
     : Array.from({ length: maxFrames }, (_, i) => states[Math.round((i * (states.length - 1)) / (maxFrames - 1))]);
-  const success = r.results[0].successAt !== null;
   const frames = pick.map((s) => task.render(s, size));
   frames.push(frame(task.render(goal, size), size, success ? [40, 190, 60] : [220, 40, 40], 3));
   const { rgb, width } = tileFrames(frames, size);
-  return { png: encodePng(rgb, width, size), success, steps: states.length - 1 };
-}
-
-if (import.meta.main) {
-  await runCli(async () => {
-    const f = parseFlags(Deno.args, {
-      task: { type: "string" },
-      seed: { type: "string", default: "0" },
-      episode: { type: "string", default: "0" },
-      size: { type: "string", default: "96" },
-      model: { type: "string" },
-      out: { type: "string" },
-    });
-    const task = getTask(stringFlag(f.task, "task"));
-    const out = stringFlag(f.out, "out");
-    let planner;
-    if (f.model) {
-      // Imported only when asked for, so the oracle filmstrip needs no onnxruntime.
-      const { WorldModel } = await import("../agent/world_model.ts");
-      const { PRESETS, worldModelPlanner } = await import("../agent/planner.ts");
-      const model = await WorldModel.load(f.model as string);
-      planner = { planner: worldModelPlanner(model, PRESETS.fast), execute: 1, imageSize: model.card.image_size };
-    }
-    const r = await episodeFilmstrip(
-      task,
-      intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
-      intFlag(f.episode, "episode", 0),
-      intFlag(f.size, "size", 16, 512),
-      12,
-      planner,
-    );
-    Deno.writeFileSync(out, r.png);
-    console.log(JSON.stringify({ task: task.name, out, success: r.success, model_actions: r.steps }));
-  });
+  return encodePng(rgb, width, size);
 }

@@ -9,7 +9,7 @@
  * are solid. State = proprio = (x, y, vx, vy). Success: ||xy - goal|| < 0.5.
  */
 import { Canvas } from "./raster.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../lib/rng.ts";
 import { smoothRandom } from "./policies.ts";
 import { geodesic, slide } from "./free_space.ts";
 import { checkState, clipAction, type Sim, type Task, TaskError } from "./task.ts";
@@ -102,6 +102,9 @@ export const pointmaze: Task = {
   actionLow: [-1, -1],
   actionHigh: [1, 1],
   successRule: `||xy - goal_xy|| < ${MAZE.successDist}`,
+  behaviourName: "smooth random (AR(1))",
+  stepSeconds: MAZE.dt * MAZE.substeps,
+  angleDims: [],
 
   create(state) {
     const s = checkState(pointmaze, state);

@@ -1,5 +1,5 @@
 /** Task-independent behaviour policies for dataset generation. */
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../lib/rng.ts";
 import type { Policy } from "./task.ts";
 
 /**

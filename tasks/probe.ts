@@ -11,18 +11,17 @@
  * paths.npy uint8 [K, L, H, W, 3] (index L-1 is the goal); paths_dist.npy
  * float32 [K, L]; meta.json.
  */
-import { intFlag, parseFlags, runCli, stringFlag } from "./cli.ts";
-import { writeNpy } from "./npy.ts";
+import { parseFlags, runCli } from "../lib/cli.ts";
+import { writeNpy } from "../lib/npy.ts";
 import { getTask } from "./registry.ts";
-import { Rng } from "./rng.ts";
-import { type Task, wrapAngle } from "./task.ts";
+import { Rng } from "../lib/rng.ts";
+import { type Task, TASK_NAMES, wrapAngle } from "./task.ts";
 
 const PROBE_STREAM = 0x50524f; // "PRO": apart from datasets and evaluation
-const ANGLE_DIMS: Record<string, number[]> = { reacher: [0], pusht: [4] };
 
 /** States evenly spaced on the straight line a -> b (angles the short way round). */
 export function straightPath(task: Task, a: Float64Array, b: Float64Array, n: number): Float64Array[] {
-  const angles = ANGLE_DIMS[task.name] ?? [];
+  const angles = task.angleDims;
   return Array.from({ length: n }, (_, i) => {
     const t = i / (n - 1);
     return a.map((v, d) => angles.includes(d) ? wrapAngle(v + t * wrapAngle(b[d] - v)) : v + t * (b[d] - v));
@@ -65,9 +64,7 @@ export function writeProbe(o: ProbeOptions): void {
     const path = straightPath(task, a, b, o.length);
     // Keep paths that stay feasible and are long enough to matter.
     if (task.distance(a, b) < 2 || !path.every((s) => feasible(task, s))) continue;
-    if (task.name === "wall" && Math.abs(task.distance(a, b) - Math.hypot(b[0] - a[0], b[1] - a[1]) / 4.5) > 1e-6) {
-      continue;
-    }
+    if (task.clearLine && !task.clearLine(a, b)) continue;
     path.forEach((s, j) => {
       P.set(task.render(s, o.size), (k * o.length + j) * F);
       pd[k * o.length + j] = task.distance(s, b);
@@ -89,24 +86,15 @@ export function writeProbe(o: ProbeOptions): void {
 if (import.meta.main) {
   await runCli(() => {
     const f = parseFlags(Deno.args, {
-      task: { type: "string" },
-      pairs: { type: "string", default: "2000" },
-      paths: { type: "string", default: "200" },
-      length: { type: "string", default: "16" },
-      seed: { type: "string", default: "1" },
-      size: { type: "string", default: "64" },
-      out: { type: "string" },
-    });
-    const o: ProbeOptions = {
-      task: stringFlag(f.task, "task"),
-      pairs: intFlag(f.pairs, "pairs", 1),
-      paths: intFlag(f.paths, "paths", 1),
-      length: intFlag(f.length, "length", 2, 1000),
-      seed: intFlag(f.seed, "seed", 0, 2 ** 32 - 1),
-      size: intFlag(f.size, "size", 8, 1024),
-      out: stringFlag(f.out, "out"),
-    };
-    writeProbe(o);
-    console.log(JSON.stringify({ task: o.task, pairs: o.pairs, paths: o.paths, out: o.out }));
+      task: { type: "string", required: true, help: TASK_NAMES.join(" | ") },
+      pairs: { type: "int", default: 2000, min: 1, help: "frame pairs with their true distance" },
+      paths: { type: "int", default: 200, min: 1, help: "straight paths of frames ending at a goal" },
+      length: { type: "int", default: 16, min: 2, max: 1000, help: "frames per path" },
+      seed: { type: "int", default: 1, min: 0, max: 2 ** 32 - 1 },
+      size: { type: "int", default: 64, min: 8, max: 1024 },
+      out: { type: "string", required: true },
+    }, "deno task probe --task T --out DIR: probe sets for judging a latent space as a planning cost");
+    writeProbe(f);
+    console.log(JSON.stringify({ task: f.task, pairs: f.pairs, paths: f.paths, out: f.out }));
   });
 }

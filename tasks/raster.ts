@@ -7,6 +7,7 @@
  * so edges are smooth and images change continuously with the state, which
  * matters for learning from them.
  */
+import { TaskError } from "./task.ts";
 export type Rgb = readonly [number, number, number];
 export type Point = readonly [number, number];
 
@@ -21,7 +22,7 @@ export class Canvas {
 
   constructor(size: number, world: { x0: number; y0: number; width: number }) {
     if (!Number.isInteger(size) || size < 8 || size > 1024) {
-      throw new RangeError(`image size must be an integer in [8, 1024], got ${size}`);
+      throw new TaskError(`image size must be an integer in [8, 1024], got ${size}`);
     }
     this.size = size;
     this.#buf = new Float32Array(size * size * 3);

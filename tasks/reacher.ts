@@ -84,6 +84,9 @@ export const reacher: Task = {
   actionLow: [-1, -1],
   actionHigh: [1, 1],
   successRule: `|q1 - g1| < ${REACHER.tolerance} and |q2 - g2| < ${REACHER.tolerance} rad`,
+  behaviourName: "smooth random (AR(1))",
+  stepSeconds: REACHER.dt * REACHER.substeps,
+  angleDims: [0],
 
   create(state) {
     const s = checkState(reacher, state);

@@ -6,7 +6,8 @@
  * `frameskip` environment actions concatenated (DINO-WM's convention), so a
  * model action has `frameskip * actionDim` numbers.
  */
-import type { Rng } from "./rng.ts";
+import { UserError } from "../lib/errors.ts";
+import type { Rng } from "../lib/rng.ts";
 
 export type TaskName = "wall" | "pointmaze" | "pusht" | "reacher";
 export const TASK_NAMES: readonly TaskName[] = ["wall", "pointmaze", "pusht", "reacher"];
@@ -41,6 +42,12 @@ export interface Task {
   readonly actionHigh: readonly number[];
   /** Human-readable success criterion (also written to dataset meta). */
   readonly successRule: string;
+  /** What the behaviour policy does, in a few words (written to dataset meta). */
+  readonly behaviourName: string;
+  /** Seconds one environment step lasts (null for kinematic tasks without time, like wall). */
+  readonly stepSeconds: number | null;
+  /** State dimensions that are angles (interpolated the short way round, e.g. by probe paths). */
+  readonly angleDims: readonly number[];
   /** Start a simulation from a state (validated: wrong size, NaN or infeasible states throw). */
   create(state: ArrayLike<number>): Sim;
   /** A random valid state, used for dataset episode starts. */
@@ -60,10 +67,17 @@ export interface Task {
    * (success roughly when < 1); used by the oracle planner and for metrics.
    */
   distance(state: ArrayLike<number>, goal: ArrayLike<number>): number;
+  /**
+   * The final-state cost a planner over the true simulator minimises (the oracle), when it should
+   * differ from `distance` (pusht: fix the block before the agent).
+   */
+  oracleCost?(state: Float64Array, goal: Float64Array): number;
+  /** Whether the straight segment between two states crosses no obstacle (default: it never does). */
+  clearLine?(a: Float64Array, b: Float64Array): boolean;
 }
 
 /** Thrown for invalid task names, states and actions: the message says what was wrong. */
-export class TaskError extends Error {
+export class TaskError extends UserError {
   override name = "TaskError";
 }
 

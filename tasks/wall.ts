@@ -8,7 +8,7 @@
  * State = proprio = (x, y) in pixels of the 64x64 world.
  */
 import { Canvas } from "./raster.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../lib/rng.ts";
 import { smoothRandom } from "./policies.ts";
 import { geodesic, slide } from "./free_space.ts";
 import { checkState, clipAction, type Sim, type Task, TaskError } from "./task.ts";
@@ -78,6 +78,9 @@ export const wall: Task = {
   actionLow: [-1, -1],
   actionHigh: [1, 1],
   successRule: `distance(dot, goal) < ${WALL.successPx} px`,
+  behaviourName: "smooth random (AR(1))",
+  stepSeconds: null,
+  angleDims: [],
 
   create(state) {
     const s = checkState(wall, state);
@@ -121,5 +124,9 @@ export const wall: Task = {
   },
   distance(state, goal) {
     return geodesic(wallSolid, CORNERS, [state[0], state[1]], [goal[0], goal[1]], 0.25) / WALL.successPx;
+  },
+  clearLine(a, b) {
+    // The segment is clear exactly when the shortest path is the straight line.
+    return Math.abs(wall.distance(a, b) - Math.hypot(b[0] - a[0], b[1] - a[1]) / WALL.successPx) <= 1e-6;
   },
 };

@@ -1,7 +1,7 @@
 /** Small ONNX graphs built in the tests, and a helper to run them. */
 import { type BackendName, ortFor } from "../agent/world_model.ts";
 import { attrFloat, attrInt, encodeModel, makeNode, makeTensor, makeValueInfo, type Model } from "../quant/onnx.ts";
-import { Rng } from "../tasks/rng.ts";
+import { Rng } from "../lib/rng.ts";
 
 export function randn(rng: Rng, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * scale);

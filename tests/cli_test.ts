@@ -2,8 +2,10 @@
 import assert from "node:assert/strict";
 
 async function run(script: string, ...args: string[]) {
+  // Commands that load onnxruntime-node statically (the studies) need FFI even to print their help.
+  const ffi = script.startsWith("study/") ? ["--allow-ffi", "--allow-run"] : [];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", script, ...args],
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", ...ffi, script, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -16,8 +18,8 @@ const cases: [string, string[], RegExp][] = [
   ["tasks/dataset.ts", ["--task", "wall", "--episodes", "1", "--out", "deno.json"], /is a file, not a folder/],
   ["tasks/dataset.ts", ["--task", "wall", "--episodes", "1"], /--out is required/],
   ["tasks/dataset.ts", ["--task", "wall", "--bogus", "1"], /Unknown option '--bogus'/],
-  ["tasks/oracle.ts", ["--task", "wall", "--budget=-3"], /--budget must be an integer/],
-  ["tasks/filmstrip.ts", ["--task", "reacher"], /--out is required/],
+  ["agent/planners/oracle.ts", ["--task", "wall", "--budget=-3"], /--budget must be an integer/],
+  ["agent/filmstrip.ts", ["--task", "reacher"], /--out is required/],
   [
     "agent/eval.ts",
     ["--task", "wall", "--model", "models/wall/fp32", "--topk", "100"],
@@ -41,7 +43,7 @@ for (const [script, args, message] of cases) {
 }
 
 Deno.test("oracle CLI prints its result as JSON on the last line", async () => {
-  const r = await run("tasks/oracle.ts", "--task", "wall", "--episodes", "2", "--seed", "1");
+  const r = await run("agent/planners/oracle.ts", "--task", "wall", "--episodes", "2", "--seed", "1");
   assert.equal(r.code, 0, r.stderr);
   const last = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
   assert.equal(last.task, "wall");
@@ -53,9 +55,9 @@ Deno.test("oracle CLI prints its result as JSON on the last line", async () => {
 Deno.test("render CLI writes a filmstrip PNG", async () => {
   const out = Deno.makeTempFileSync({ suffix: ".png" });
   try {
-    const r = await run("tasks/filmstrip.ts", "--task", "wall", "--seed", "0", "--size", "32", "--out", out);
+    const r = await run("agent/filmstrip.ts", "--task", "wall", "--seed", "0", "--size", "32", "--out", out);
     assert.equal(r.code, 0, r.stderr);
-    const { decodePng } = await import("../tasks/png.ts");
+    const { decodePng } = await import("../lib/png.ts");
     const img = decodePng(Deno.readFileSync(out));
     assert.equal(img.height, 32);
     assert.ok(img.width >= 3 * 32, `filmstrip width ${img.width}`);
@@ -63,3 +65,25 @@ Deno.test("render CLI writes a filmstrip PNG", async () => {
     Deno.removeSync(out);
   }
 });
+
+// Every command answers --help with its usage and flags, and exits 0.
+const COMMANDS: [string, string[]][] = [
+  ["tasks/dataset.ts", ["--task", "--episodes", "--out"]],
+  ["tasks/probe.ts", ["--pairs", "--paths"]],
+  ["agent/planners/oracle.ts", ["--task", "--budget"]],
+  ["agent/filmstrip.ts", ["--model", "--out"]],
+  ["agent/eval.ts", ["--model", "--samples", "--backend"]],
+  ["agent/bench.ts", ["--model", "--plans"]],
+  ["quant/quantize.ts", ["--method", "--wbits", "--group"]],
+  ["study/study.ts", ["--grid", "--shard", "--out"]],
+  ["study/success_table.ts", ["--out"]],
+  ["study/encoder_planning.ts", ["--cost"]],
+  ["study/quant_toolkit.ts", ["--out"]],
+];
+for (const [script, flags] of COMMANDS) {
+  Deno.test(`${script} --help prints its usage and exits 0`, async () => {
+    const r = await run(script, "--help");
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of [...flags, "--help"]) assert.match(r.stdout, new RegExp(`^  ${f}\\b`, "m"), `${script} lists ${f}`);
+  });
+}

@@ -3,11 +3,11 @@
 // Thresholds are set from measured runs (models/README.md); they sit below the measured rates
 // so the test catches regressions without flaking on a seed.
 import assert from "node:assert/strict";
-import { createApp } from "../agent/app.ts";
+import { createApp } from "../agent/http/app.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { evaluate, evaluationEpisode, type Planner } from "../tasks/evaluation.ts";
-import { runOracle } from "../tasks/oracle.ts";
-import { quantizeModelDir } from "../quant/quantize.ts";
+import { runOracle } from "../agent/planners/oracle.ts";
+import { quantizeModelDir } from "../quant/quantize_model.ts";
 import { getTask } from "../tasks/registry.ts";
 
 /** A protocol Planner that asks the HTTP app, as a remote client would. */

@@ -42,7 +42,7 @@ PARTS = {
     "pusht": [("agent", (0, 1), "pos", 20.0), ("block", (2, 3), "pos", 20.0), ("angle", (4,), "angle", math.pi / 9)],
 }
 
-# The oracle's pusht cost counts the agent at a quarter (tasks/oracle.ts): the exported cost does too.
+# The oracle's pusht cost counts the agent at a quarter (Task.oracleCost in tasks/pusht.ts): the exported cost does too.
 COST_WEIGHTS = {"pusht": {"agent": 0.25}}
 
 

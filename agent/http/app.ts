@@ -1,0 +1,246 @@
+/**
+ * The HTTP app: Hono routes over loaded models, assembled from small pieces. A plan request passes,
+ * in order: security headers and CORS (off unless configured), the API key (constant-time), the
+ * body limit (enforced while streaming), the JSON content type, zod validation (strict: unknown keys
+ * are named), the model-card checks of `toPlanJob`, and then the bounded plan queue, where decoding,
+ * encoding and planning run under the concurrency limit (in planning workers for the web backend).
+ *
+ * Tests drive it through `app.request()`; `main.ts` serves it.
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { secureHeaders } from "hono/secure-headers";
+import { timingSafeEqual } from "hono/utils/buffer";
+import type { z } from "zod";
+import type { ModelCard } from "../model_card.ts";
+import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
+import type { WorldModel } from "../world_model.ts";
+import { DOCS_HTML } from "./docs_page.ts";
+import { LocalExecutor } from "./executors.ts";
+import { Metrics } from "./metrics.ts";
+import { PlanRequestError, toPlanJob } from "./plan_job.ts";
+import { BusyError, PlanQueue } from "./plan_queue.ts";
+import { openApiDocument, PlanRequest } from "./schemas.ts";
+
+export { PlanRequestError };
+
+export interface AppOptions {
+  /** Models by "task/variant", planned on this thread (tests; the node backend). Filled in as they load. */
+  models?: Map<string, WorldModel>;
+  /** Or: the cards of models that planning workers hold, and the queue in front of those workers. */
+  cards?: Map<string, ModelCard>;
+  queue?: PlanQueue;
+  /** The variant a request for a task gets when it names none (default: models/defaults.json's, else fp32). */
+  defaults?: Record<string, string>;
+  /** Set once every model is loaded (/ready answers 503 until then). */
+  isReady: () => boolean;
+  /** If set, /v1/* needs `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+  apiKey?: string;
+  maxBodyBytes?: number;
+  /** Plans at once on this thread (with `models`). */
+  maxConcurrent?: number;
+  maxQueue?: number;
+  /** Per-request deadline, queueing included. */
+  deadlineMs?: number;
+  /** Origins allowed to call from a browser; none by default (no CORS headers at all). */
+  corsOrigins?: string[];
+  /** A plan request that succeeds, shown by /docs and in the OpenAPI document. */
+  example?: unknown;
+  /** JSON log lines go here (default: console.log; tests pass a no-op). */
+  log?: (line: Record<string, unknown>) => void;
+}
+
+const DEFAULTS = {
+  maxBodyBytes: 1_000_000,
+  maxConcurrent: 1,
+  maxQueue: 8,
+  deadlineMs: 30_000,
+  log: (line: Record<string, unknown>) => console.log(JSON.stringify(line)),
+};
+
+/** zod validation as a middleware: the parsed body lands in `c.get("plan")`; the first issue names its field. */
+function validateJson<S extends z.ZodType>(schema: S): MiddlewareHandler<{ Variables: { body: z.infer<S> } }> {
+  return async (c, next) => {
+    const type = c.req.header("content-type") ?? "";
+    if (!/^application\/json\b/i.test(type)) {
+      throw new PlanRequestError("content-type", `send application/json, not "${type || "nothing"}"`, 415);
+    }
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new PlanRequestError("body", "body is not valid JSON");
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      const path = i.path.join(".");
+      if (i.code === "unrecognized_keys") {
+        const key = [path, i.keys[0]].filter(Boolean).join(".");
+        throw new PlanRequestError(key, `unknown key "${i.keys[0]}"`);
+      }
+      throw new PlanRequestError(path || "body", i.message);
+    }
+    c.set("body", parsed.data);
+    await next();
+  };
+}
+
+/** The API key, from `Authorization: Bearer` or `x-api-key`, compared in constant time. */
+function apiKeyAuth(key: string): MiddlewareHandler {
+  return async (c, next) => {
+    const auth = c.req.header("authorization") ?? "";
+    const given = auth.startsWith("Bearer ") ? auth.slice(7) : c.req.header("x-api-key") ?? "";
+    if (!(await timingSafeEqual(given, key))) {
+      throw new PlanRequestError("authorization", "missing or wrong API key", 401);
+    }
+    await next();
+  };
+}
+
+/** What a client needs to know of a quantized variant (null for float models). */
+function quantizationSummary(q: unknown): Record<string, unknown> | null {
+  if (!q || typeof q !== "object") return null;
+  if (!("modules" in q)) return q as Record<string, unknown>;
+  const modules = (q as { modules: Record<string, Record<string, unknown>> }).modules;
+  return Object.fromEntries(
+    Object.entries(modules).map(([m, r]) => [m, { method: r.method, format: r.format, weight: r.weight, act: r.act }]),
+  );
+}
+
+type AppEnv = { Variables: { body: PlanRequest; clientGone: boolean } };
+
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const o = { ...DEFAULTS, ...options };
+  const metrics = new Metrics();
+  const local = o.models;
+  const queue = o.queue ??
+    new PlanQueue(Array.from({ length: o.maxConcurrent }, () => new LocalExecutor(local ?? new Map())), o.maxQueue);
+  const cards = (): Map<string, ModelCard> =>
+    o.cards ?? new Map([...(local ?? new Map()).entries()].map(([k, m]) => [k, m.card]));
+  const defaultVariant = (task: string) => o.defaults?.[task] ?? "fp32";
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    const status = c.get("clientGone") ? 499 : c.res.status;
+    metrics.request(c.req.routePath, status);
+    o.log({
+      ts: new Date().toISOString(),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms: +(performance.now() - t0).toFixed(1),
+      ...(status === 499 ? { note: "client disconnected; its plan was cancelled" } : {}),
+    });
+  });
+  app.use("*", secureHeaders());
+  if (o.corsOrigins?.length) {
+    app.use("*", cors({ origin: o.corsOrigins, allowHeaders: ["content-type", "authorization", "x-api-key"] }));
+  }
+  app.use(
+    "*",
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json({ error: `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(", ")}` }, 405, {
+          Allow: methods.join(", "),
+        }),
+    }),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof PlanRequestError) return c.json({ error: err.message, field: err.field }, err.status);
+    if (err instanceof BusyError) {
+      c.header("Retry-After", "1");
+      return c.json({ error: err.message }, 503);
+    }
+    if (err instanceof DeadlineError) {
+      return c.json({ error: `plan exceeded the ${o.deadlineMs} ms deadline (${err.message})` }, 504);
+    }
+    if (err instanceof CancelledError) {
+      if (c.req.raw.signal.aborted) {
+        c.set("clientGone", true);
+        return c.json({ error: "client closed the request" }, 499 as 400);
+      }
+      c.header("Retry-After", "1");
+      return c.json({ error: `plan cancelled: ${err.message}` }, 503);
+    }
+    o.log({ level: "error", error: String(err), stack: (err as Error).stack });
+    return c.json({ error: "internal error" }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", (c) => o.isReady() ? c.json({ status: "ready" }) : c.json({ error: "models are loading" }, 503));
+  app.get(
+    "/metrics",
+    (c) =>
+      c.text(
+        metrics.text({
+          edgewm_plans_running: queue.running,
+          edgewm_plans_queued: queue.queued,
+          edgewm_plan_capacity: queue.capacity,
+        }),
+        200,
+        { "content-type": "text/plain; version=0.0.4" },
+      ),
+  );
+  app.get("/openapi.json", (c) => c.json(openApiDocument(o.example)));
+  app.get("/docs", (c) => c.html(DOCS_HTML));
+
+  if (o.apiKey) app.use("/v1/*", apiKeyAuth(o.apiKey));
+
+  app.get("/v1/models", (c) =>
+    c.json({
+      models: [...cards().entries()].map(([key, card]) => ({
+        id: key,
+        task: card.task,
+        variant: card.variant,
+        default: defaultVariant(card.task) === card.variant,
+        image_size: card.image_size,
+        action_dim: card.action_dim,
+        env_action_dim: card.env_action_dim,
+        frameskip: card.frameskip,
+        proprio_dim: card.proprio_dim,
+        objective: { patch: card.objective.patch, global: card.objective.global, proprio: card.objective.proprio },
+        bytes: Object.entries(card.files).filter(([f]) => f.endsWith(".onnx")).reduce((a, [, f]) => a + f.bytes, 0),
+        quantization: quantizationSummary(card.quantization),
+        selection: card.selection ?? null,
+      })),
+    }));
+
+  app.post(
+    "/v1/plan",
+    async (c, next) => {
+      if (o.isReady()) return await next();
+      c.header("Retry-After", "2");
+      return c.json({ error: "models are loading" }, 503);
+    },
+    bodyLimit({
+      maxSize: o.maxBodyBytes,
+      onError: () => {
+        throw new PlanRequestError("body", `request body exceeds ${o.maxBodyBytes} bytes`, 413);
+      },
+    }),
+    validateJson(PlanRequest),
+    async (c) => {
+      const req = c.get("body");
+      const deadline = Date.now() + o.deadlineMs;
+      const variant = req.variant ?? defaultVariant(req.task);
+      const card = cards().get(`${req.task}/${variant}`);
+      if (!card) {
+        const known = [...cards().keys()].join(", ");
+        throw new PlanRequestError("variant", `no model ${req.task}/${variant}; loaded: ${known}`, 404);
+      }
+      const t0 = performance.now();
+      const out = await queue.plan(toPlanJob(req, card, deadline), c.req.raw.signal);
+      metrics.plan(performance.now() - t0);
+      return c.json(out);
+    },
+  );
+  return app;
+}

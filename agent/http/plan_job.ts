@@ -1,0 +1,162 @@
+/**
+ * One plan request, from validated JSON to the answer: `toPlanJob` turns a request into planning
+ * inputs (everything checkable against the model card, before any work), and `runPlanJob` decodes
+ * the images (bounded by the model's image size), encodes, plans and shapes the response. A job is
+ * plain data, so the same function runs on the HTTP thread or in a planning worker.
+ */
+import { decodeBase64 } from "../../lib/base64.ts";
+import { UserError } from "../../lib/errors.ts";
+import { decodePng, PngError } from "../../lib/png.ts";
+import { Rng } from "../../lib/rng.ts";
+import { getTask } from "../../tasks/registry.ts";
+import type { ModelCard } from "../model_card.ts";
+import { shiftPlan } from "../planners/sampling.ts";
+import { planLatent, type PlanPreset, PRESETS, presetWith, toEnvActions } from "../planners/world_model_planner.ts";
+import type { WorldModel } from "../world_model.ts";
+import type { ImageInput, PlanRequest } from "./schemas.ts";
+
+/** A bad request, with the field it concerns and the HTTP status to answer. */
+export class PlanRequestError extends UserError {
+  override name = "PlanRequestError";
+  constructor(readonly field: string, message: string, readonly status: 400 | 401 | 404 | 413 | 415 | 422 = 400) {
+    super(message);
+  }
+}
+
+/** The planning inputs of one request: plain data (it crosses into workers). */
+export interface PlanJob {
+  /** "task/variant" */
+  model: string;
+  observation: { image: ImageInput; proprio: number[] };
+  goal: { image: ImageInput; proprio?: number[] };
+  preset: PlanPreset;
+  warmStart?: number[];
+  seed: number;
+  /** Absolute deadline, ms since the epoch (Date.now(): the same clock in every thread). */
+  deadline: number;
+}
+
+export interface PlanOutput {
+  task: string;
+  variant: string;
+  /** [H][frameskip x env action dim] model actions, env units. */
+  actions: number[][];
+  /** The same plan as env actions, [H x frameskip][env action dim], for a robot to execute in order. */
+  env_actions: number[][];
+  control: { env_steps_per_action: number; env_step_seconds: number | null; execute: number };
+  cost: number;
+  warm_start: number[];
+  timings: { decode_ms: number; encode_ms: number; plan_ms: number; total_ms: number };
+}
+
+/** The checks a request needs from the model card, done before it is queued. */
+export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): PlanJob {
+  const base = PRESETS[req.planner.preset];
+  const preset = presetWith(base, req.planner);
+  if (preset.sampler.topk > preset.sampler.samples) {
+    throw new PlanRequestError("planner.topk", "topk must not exceed samples");
+  }
+  const P = card.proprio_dim;
+  // The predictor reads the observation's proprio on every step, so it is always required.
+  const obsP = req.observation.proprio;
+  if (obsP === undefined) throw new PlanRequestError("observation.proprio", `proprio with ${P} numbers is required`);
+  if (obsP.length !== P) throw new PlanRequestError("observation.proprio", `expected ${P} numbers, got ${obsP.length}`);
+  // The goal's proprio matters only where the objective weighs it; elsewhere it is optional and ignored.
+  const goalP = req.goal.proprio;
+  if (card.objective.proprio > 0 && goalP === undefined) {
+    throw new PlanRequestError(
+      "goal.proprio",
+      `proprio with ${P} numbers is required (this model's objective uses it)`,
+    );
+  }
+  if (goalP !== undefined && goalP.length !== P) {
+    throw new PlanRequestError("goal.proprio", `expected ${P} numbers, got ${goalP.length}`);
+  }
+  const L = preset.sampler.horizon * card.action_dim;
+  if (req.warm_start && req.warm_start.length !== L) {
+    throw new PlanRequestError(
+      "warm_start",
+      `expected ${L} numbers (horizon x action_dim), got ${req.warm_start.length}`,
+    );
+  }
+  return {
+    model: `${card.task}/${card.variant}`,
+    observation: { image: req.observation.image, proprio: obsP },
+    goal: { image: req.goal.image, proprio: card.objective.proprio > 0 ? goalP : undefined },
+    preset,
+    warmStart: req.warm_start,
+    seed: req.seed,
+    deadline,
+  };
+}
+
+/** An image of the model's size as RGB bytes; PNGs are refused from their header if the size is wrong. */
+export function decodeImage(field: string, img: ImageInput, size: number): Uint8Array {
+  if (img.png !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeBase64(img.png);
+    } catch {
+      throw new PlanRequestError(`${field}.png`, "not valid base64");
+    }
+    try {
+      return decodePng(bytes, { width: size, height: size }).rgb;
+    } catch (e) {
+      throw new PlanRequestError(`${field}.png`, e instanceof PngError ? e.message : "not a readable PNG");
+    }
+  }
+  const rgb = img.rgb!;
+  if (rgb.length !== size * size * 3) {
+    throw new PlanRequestError(
+      `${field}.rgb`,
+      `expected ${size * size * 3} values (${size}x${size}x3), got ${rgb.length}`,
+    );
+  }
+  return Uint8Array.from(rgb);
+}
+
+/** Decode, encode, plan and shape the answer. `guard` throws to stop the plan (deadline, cancel). */
+export async function runPlanJob(
+  model: WorldModel,
+  job: PlanJob,
+  guard: () => void | Promise<void>,
+): Promise<PlanOutput> {
+  const t0 = performance.now(), card = model.card, S = card.image_size;
+  await guard();
+  const obs = decodeImage("observation.image", job.observation.image, S);
+  const goal = decodeImage("goal.image", job.goal.image, S);
+  const p0 = model.normProprio(job.observation.proprio);
+  // Where the objective ignores the goal's proprio, zeros (the mean) stand in; nothing reads them.
+  const pg = job.goal.proprio ? model.normProprio(job.goal.proprio) : new Float32Array(card.proprio_dim);
+  const t1 = performance.now();
+  const { start, goal: target } = await model.encodePair(obs, goal);
+  const t2 = performance.now();
+  const warm = job.warmStart ? Float32Array.from(job.warmStart) : undefined;
+  const r = await planLatent(model, start, p0, target, pg, job.preset, new Rng(job.seed), warm, guard);
+  const t3 = performance.now();
+  if (!Number.isFinite(r.cost) || !r.plan.every(Number.isFinite)) {
+    // Finite inputs far outside the training range can still overflow inside the network.
+    throw new PlanRequestError("observation", "the model's outputs are not finite for these inputs", 422);
+  }
+  const A = card.action_dim, E = card.env_action_dim, H = job.preset.sampler.horizon;
+  const env = toEnvActions(model, r.plan);
+  return {
+    task: card.task,
+    variant: card.variant,
+    actions: Array.from({ length: H }, (_, h) => Array.from(env.subarray(h * A, (h + 1) * A))),
+    env_actions: Array.from({ length: H * card.frameskip }, (_, k) => Array.from(env.subarray(k * E, (k + 1) * E))),
+    control: {
+      env_steps_per_action: card.frameskip,
+      env_step_seconds: getTask(card.task).stepSeconds,
+      execute: job.preset.execute,
+    },
+    cost: r.cost,
+    warm_start: Array.from(shiftPlan(r.plan, A, job.preset.execute)),
+    timings: {
+      decode_ms: +(t1 - t0).toFixed(2),
+      encode_ms: +(t2 - t1).toFixed(2),
+      plan_ms: +(t3 - t2).toFixed(2),
+      total_ms: +(t3 - t0).toFixed(2),
+    },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Planning through the world model: CEM or MPPI over z-scored model actions, cost =
+ * the model's objective on the predicted frame(s) vs the goal's latent.
+ * Implements the evaluation protocol's `Planner`, so models and the oracle are
+ * scored the same way.
+ */
+import { cem, type CemOptions } from "./cem.ts";
+import { shiftPlan } from "./sampling.ts";
+import type { Rng } from "../../lib/rng.ts";
+import { mppi } from "./mppi.ts";
+import type { Planner } from "../../tasks/evaluation.ts";
+import type { Latent, WorldModel } from "../world_model.ts";
+
+export type PlannerMethod = "cem" | "mppi";
+
+export interface PlanPreset {
+  /** The sampling planner (default CEM). */
+  method?: PlannerMethod;
+  /** Horizon, samples, iterations, initial noise; topk is CEM's elites. */
+  sampler: Omit<CemOptions, "low" | "high">;
+  /** MPPI's temperature, in standard deviations of a batch's costs. */
+  temperature?: number;
+  /** Model actions executed before replanning (MPC). */
+  execute: number;
+}
+
+export const PRESETS = {
+  /** DINO-WM's CEM: horizon 5, 300 samples, top 30, 30 iterations. */
+  dinowm: { sampler: { horizon: 5, samples: 300, topk: 30, iterations: 30, initStd: 1 }, execute: 1 },
+  /** Ours for 2-core CPUs: the same horizon, far fewer samples and iterations. */
+  fast: { sampler: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 }, execute: 1 },
+  /** MPPI at the fast preset's cost (64 samples x 4 iterations). */
+  mppi: {
+    method: "mppi",
+    sampler: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 },
+    temperature: 0.5,
+    execute: 1,
+  },
+} as const satisfies Record<string, PlanPreset>;
+
+/** Overrides of a preset: the HTTP API's planner options and the eval CLI's flags. */
+export interface PresetOverrides {
+  method?: PlannerMethod;
+  temperature?: number;
+  horizon?: number;
+  samples?: number;
+  topk?: number;
+  iterations?: number;
+  execute?: number;
+}
+
+/** `base` with the given overrides; callers validate the values (e.g. topk <= samples). */
+export function presetWith(base: PlanPreset, o: PresetOverrides): PlanPreset {
+  const sampler = { ...base.sampler };
+  for (const k of ["horizon", "samples", "topk", "iterations"] as const) {
+    if (o[k] !== undefined) sampler[k] = o[k]!;
+  }
+  return {
+    method: o.method ?? base.method ?? "cem",
+    sampler,
+    temperature: o.temperature ?? base.temperature ?? 0.5,
+    execute: o.execute ?? base.execute,
+  };
+}
+
+/** Thrown when a plan runs past its deadline (checked before every chunk of rollouts). */
+export class DeadlineError extends Error {
+  override name = "DeadlineError";
+}
+
+/** Thrown when a plan is cancelled (its client went away). */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
+/** Rollouts per predictor batch: larger populations are split, so a deadline is checked within them. */
+export const ROLLOUT_CHUNK = 512;
+
+/**
+ * Plan from an observed latent to a goal latent; returns z-scored actions [H * A] and the best cost.
+ * `guard` runs before every chunk of rollouts and throws to stop the plan (deadlines, cancellation).
+ */
+export async function planLatent(
+  model: WorldModel,
+  start: Latent,
+  startProprio: Float32Array,
+  goal: Latent,
+  goalProprio: Float32Array,
+  preset: PlanPreset,
+  rng: Rng,
+  warm?: Float32Array,
+  guard: () => void | Promise<void> = () => {},
+): Promise<{ plan: Float32Array; cost: number; history: number[] }> {
+  const c = model.card, H = preset.sampler.horizon, A = c.action_dim;
+  const low = c.action_low.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
+  const high = c.action_high.map((v, i) => (v - c.action_mean[i]) / c.action_std[i]);
+  const mode = c.objective.mode ?? "last";
+  const chunkCost = async (batch: Float32Array, n: number) => {
+    await guard();
+    const steps = await model.rollout(start, startProprio, batch, n, H);
+    if (mode === "last") return model.cost(steps[H - 1], goal, goalProprio, n);
+    const J = new Float64Array(n);
+    for (const s of steps) model.cost(s, goal, goalProprio, n).forEach((v, i) => (J[i] += v));
+    return J;
+  };
+  const cost = async (batch: Float32Array, n: number) => {
+    if (n <= ROLLOUT_CHUNK) return chunkCost(batch, n);
+    const J = new Float64Array(n);
+    for (let i = 0; i < n; i += ROLLOUT_CHUNK) {
+      const m = Math.min(ROLLOUT_CHUNK, n - i);
+      J.set(await chunkCost(batch.subarray(i * H * A, (i + m) * H * A), m), i);
+    }
+    return J;
+  };
+  const r = preset.method === "mppi"
+    ? await mppi(
+      cost,
+      c.action_dim,
+      { ...preset.sampler, temperature: preset.temperature ?? 0.5, low, high },
+      rng,
+      warm,
+    )
+    : await cem(cost, c.action_dim, { ...preset.sampler, low, high }, rng, warm);
+  return { plan: r.plan, cost: r.cost, history: r.history };
+}
+
+/** Model actions from z-scored to env units. */
+export function toEnvActions(model: WorldModel, z: Float32Array): Float32Array {
+  const { action_mean: m, action_std: s, action_dim: A } = model.card;
+  return z.map((v, i) => v * s[i % A] + m[i % A]);
+}
+
+/** What one replan's search saw: the best objective value after each sampler iteration. */
+export interface PlanTrace {
+  cost: number;
+  history: number[];
+}
+
+/**
+ * A protocol `Planner` that sees only images and proprio (never the true state).
+ * `onPlan` sees each replan's objective trace (studies record it; it never steers the plan).
+ */
+export function worldModelPlanner(
+  model: WorldModel,
+  preset: PlanPreset,
+  onPlan?: (trace: PlanTrace) => void,
+): Planner {
+  const S = model.card.image_size, F = S * S * 3;
+  let goalKey: Uint8Array | null = null, goalLatent: Latent | null = null;
+  return {
+    async plan(obs, goal, warm, rng) {
+      const img = obs.image(), gimg = goal.image();
+      if (img.length !== F || gimg.length !== F) throw new Error(`images must be ${S}x${S} RGB`);
+      let start: Latent;
+      if (goalKey !== gimg) { // one encoder call for both while the goal is new
+        ({ start, goal: goalLatent } = await model.encodePair(img, gimg));
+        goalKey = gimg;
+      } else {
+        start = await model.encode(img, 1);
+      }
+      const r = await planLatent(
+        model,
+        start,
+        model.normProprio(obs.proprio),
+        goalLatent!,
+        model.normProprio(goal.proprio),
+        preset,
+        rng,
+        warm,
+      );
+      onPlan?.({ cost: r.cost, history: r.history });
+      return { actions: toEnvActions(model, r.plan), warm: shiftPlan(r.plan, model.card.action_dim, preset.execute) };
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * What a quantization run is asked to do (method, weight and activation specs, modules, format,
+ * layer scope), its validation before any work, and the names variants get from it.
+ */
+import { type ActSpec, checkActSpec } from "./activations.ts";
+import type { CalibrationOptions } from "./calibrate.ts";
+import type { LayerScope } from "./layers.ts";
+import { type Method, METHOD_NAMES, type MethodOptions, METHODS } from "./methods.ts";
+import { QuantError, type WeightSpec } from "./quantizer.ts";
+import type { Format } from "./rewrite.ts";
+
+export type { Method };
+export type Module = "encoder" | "predictor";
+
+/** One run's configuration; the method's own options (methods.ts: alpha, actOrder) ride along. */
+
+export interface QuantizeConfig extends MethodOptions {
+  method: Method;
+  weight: WeightSpec;
+  act?: ActSpec;
+  modules: Module[];
+  format: Format;
+  layers?: LayerScope;
+  calib?: CalibrationOptions;
+}
+
+/** The method, activation spec and method/activation pairing, checked before any work. */
+export function checkConfig(c: QuantizeConfig): void {
+  if (!(METHOD_NAMES as string[]).includes(c.method)) {
+    throw new QuantError(`--method must be one of ${METHOD_NAMES.join(", ")}, got ${c.method}`);
+  }
+  if (c.act) checkActSpec(c.act);
+  if (METHODS[c.method].needsActivations && !c.act) {
+    throw new QuantError(`${c.method} quantizes activations: give --abits`);
+  }
+}
+
+/** The variant name a configuration gets, e.g. gptq-w4g32, rtn-w8a8dyn, awq-w3-sim. */
+export function describe(c: QuantizeConfig): string {
+  const g = c.weight.granularity === "group" ? `g${c.weight.group}` : c.weight.granularity === "tensor" ? "t" : "";
+  const a = c.act ? `a${c.act.bits}${c.act.mode === "per-token" ? "tok" : c.act.mode === "dynamic" ? "dyn" : ""}` : "";
+  return `${c.method}-w${c.weight.bits}${g}${a}${c.format === "sim" ? "-sim" : ""}`;
+}
+
+/**
+ * The weight spec one layer gets: a group that does not divide the layer's inputs (or covers them all)
+ * falls back to per-channel for that layer, so any group size works with `--layers all`; the model
+ * record lists the layers that fell back.
+ */
+export function layerWeightSpec(spec: WeightSpec, K: number): { spec: WeightSpec; fallback?: string } {
+  if (spec.granularity !== "group" || (K % spec.group! === 0 && spec.group! < K)) return { spec };
+  return {
+    spec: { bits: spec.bits, symmetric: spec.symmetric, granularity: "channel" },
+    fallback: `group ${spec.group} ${spec.group! >= K ? "covers" : "does not divide"} the ${K} inputs: per-channel`,
+  };
+}
+
+/** `--group 32`, `--group channel` (default) or `--group tensor`. */
+export function parseGranularity(v: string | undefined): Pick<WeightSpec, "granularity" | "group"> {
+  if (v === undefined || v === "channel") return { granularity: "channel" };
+  if (v === "tensor") return { granularity: "tensor" };
+  const g = Number(v);
+  if (!Number.isInteger(g) || g < 2) {
+    throw new QuantError(`--group must be an integer >= 2, "channel" or "tensor", got "${v}"`);
+  }
+  return { granularity: "group", group: g };
+}

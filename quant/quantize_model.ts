@@ -1,0 +1,207 @@
+/**
+ * Quantize a model directory: encoder and/or predictor, weight-only or weight-activation,
+ * simulated (QDQ) or deployable (MatMulNBits / MatMulInteger), into a new model directory the
+ * agent loads like any other. The input directory is only read. The output's model.json records
+ * the configuration, the calibration data, per-layer errors and byte sizes.
+ */
+import { resolve } from "node:path";
+import { loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
+import type { BackendName } from "../agent/world_model.ts";
+import { type ActSpec, calibrateActivation, fakeQuantActivations } from "./activations.ts";
+import { calibrationData, collectLayerInputs, type Feed } from "./calibrate.ts";
+import { checkConfig, describe, layerWeightSpec, type Method, type Module, type QuantizeConfig } from "./config.ts";
+import { findLayers, type Layer, type LayerScope, weightMatrix } from "./layers.ts";
+import { matmul, type Matrix, relOutputError, scaleColumns, scaleRows } from "./matrix.ts";
+import { METHODS } from "./methods.ts";
+import { decodeModel, encodeModel, type Model } from "./onnx.ts";
+import { checkSpec, dequantize, mse, QuantError, type WeightSpec } from "./quantizer.ts";
+import { deployProblem, type Format, type LayerPlan, rewriteLayers } from "./rewrite.ts";
+
+export interface LayerReport {
+  module: Module;
+  layer: string;
+  K: number;
+  N: number;
+  weight_mse: number;
+  /** ||XW - X~W~||^2 / ||XW||^2 on the calibration rows */
+  output_rel_err: number;
+  rows: number;
+  awq_alpha?: number;
+  /** Set when the layer's weights fell back from the requested group to per-channel. */
+  fallback?: string;
+}
+
+/** Check everything that can be checked before any work: bits, groups, deployability. */
+function plannedLayers(modules: Record<Module, Model>, c: QuantizeConfig): Record<Module, Layer[]> {
+  checkConfig(c);
+  const out = {} as Record<Module, Layer[]>;
+  for (const m of c.modules) {
+    out[m] = findLayers(modules[m], c.layers ?? "blocks");
+    for (const l of out[m]) {
+      const { spec } = layerWeightSpec(c.weight, l.K);
+      checkSpec(spec, l.K, `${m} layer ${l.name}`);
+      if (c.format === "deploy") {
+        const block = spec.granularity === "group" ? spec.group! : l.K;
+        const why = deployProblem(c.weight.bits, block, l.K, c.act);
+        if (why) throw new QuantError(`${m} layer ${l.name}: cannot deploy: ${why}; use --format sim`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Quantize one layer on its calibration inputs x [M, K] with the configured method (methods.ts). */
+export function quantizeLayer(
+  layer: Layer,
+  x: Matrix,
+  c: QuantizeConfig,
+): { plan: LayerPlan; weightMse: number; outputRelErr: number; alpha?: number; fallback?: string } {
+  const { spec: weight, fallback } = layerWeightSpec(c.weight, layer.K);
+  const w = weightMatrix(layer);
+  const r = METHODS[c.method].quantize(w, x, weight, c);
+  const plan: LayerPlan = { layer, q: r.q, ...(r.inputScale ? { inputScale: r.inputScale } : {}) };
+  const xs = plan.inputScale ? scaleColumns(x, plan.inputScale) : x;
+  let xq = xs;
+  if (c.act) {
+    plan.act = { spec: c.act, params: c.act.mode === "per-tensor" ? calibrateActivation(xs, c.act.bits) : undefined };
+    xq = fakeQuantActivations(xs, c.act, plan.act.params);
+  }
+  const wq = dequantize(plan.q);
+  // Effective weight in the original input space, for the weight error.
+  const eff = plan.inputScale ? scaleRows(wq, plan.inputScale) : wq;
+  return {
+    plan,
+    weightMse: mse(w.data, eff.data),
+    outputRelErr: relOutputError(matmul(x, w), xq, wq),
+    alpha: r.alpha,
+    fallback,
+  };
+}
+
+/** `model.json`'s "quantization": where the model came from, and how each quantized module was done. */
+export interface QuantizationRecord {
+  from: { dir: string; variant: string; files: ModelCard["files"] };
+  modules: Partial<
+    Record<Module, {
+      method: Method;
+      format: Format;
+      weight: WeightSpec;
+      act: ActSpec | null;
+      layers: LayerScope;
+      alpha?: number;
+      act_order?: boolean;
+      calibration: string;
+      per_layer: LayerReport[];
+    }>
+  >;
+  bytes: { fp32: number; quantized: number };
+}
+
+export interface QuantizeResult {
+  card: ModelCard;
+  layers: LayerReport[];
+}
+
+/**
+ * Quantize `modelDir` into `outDir` (created; never the input). Progress goes
+ * to `log` (stderr by default).
+ */
+export async function quantizeModelDir(
+  modelDir: string,
+  outDir: string,
+  c: QuantizeConfig,
+  o: { variant?: string; backend?: BackendName; log?: (s: string) => void } = {},
+): Promise<QuantizeResult> {
+  const log = o.log ?? ((s: string) => console.error(s));
+  if (resolve(modelDir) === resolve(outDir)) {
+    throw new QuantError("--out must differ from --model (the input is never modified)");
+  }
+  if (c.modules.length === 0) throw new QuantError("--modules must name encoder, predictor or both");
+  const card = loadModelCard(modelDir);
+  const bytes = {} as Record<Module, Uint8Array>, models = {} as Record<Module, Model>;
+  for (const m of ["encoder", "predictor"] as Module[]) {
+    bytes[m] = Deno.readFileSync(`${modelDir}/${m}.onnx`);
+    if (c.modules.includes(m)) {
+      try {
+        models[m] = decodeModel(bytes[m]);
+      } catch (e) {
+        throw new QuantError(`${modelDir}/${m}.onnx: ${(e as Error).message}`);
+      }
+    }
+  }
+  const layers = plannedLayers(models, c);
+  const t0 = performance.now();
+  const calib = await calibrationData(card, bytes.encoder, bytes.predictor, { backend: o.backend, ...c.calib });
+  log(`calibration: ${calib.source}`);
+  const reports: LayerReport[] = [];
+  const outBytes = { ...bytes };
+  for (const m of c.modules) {
+    const feeds: Feed[] = calib[m];
+    const acts = await collectLayerInputs(models[m], layers[m], feeds, {
+      backend: o.backend,
+      maxRows: c.calib?.maxRows,
+    });
+    const plans: LayerPlan[] = [];
+    for (const [i, layer] of layers[m].entries()) {
+      const x = acts.get(layer.name)!;
+      const r = quantizeLayer(layer, x, c);
+      plans.push(r.plan);
+      reports.push({
+        module: m,
+        layer: layer.name,
+        K: layer.K,
+        N: layer.N,
+        weight_mse: r.weightMse,
+        output_rel_err: r.outputRelErr,
+        rows: x.rows,
+        ...(r.alpha !== undefined ? { awq_alpha: r.alpha } : {}),
+        ...(r.fallback ? { fallback: r.fallback } : {}),
+      });
+      log(
+        `[${m} ${i + 1}/${layers[m].length}] ${layer.name} ${layer.K}x${layer.N}: output rel err ${
+          r.outputRelErr.toExponential(2)
+        } (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+    }
+    // Every layer is quantized from the float graph first; then the graph is rewritten in place.
+    rewriteLayers(models[m], plans, c.format);
+    models[m].metadataProps.push({ key: "edgewm.quantization", value: describe(c) });
+    outBytes[m] = encodeModel(models[m]);
+  }
+  Deno.mkdirSync(outDir, { recursive: true });
+  const files: ModelCard["files"] = {};
+  for (const m of ["encoder", "predictor"] as Module[]) {
+    Deno.writeFileSync(`${outDir}/${m}.onnx`, outBytes[m]);
+    files[`${m}.onnx`] = { sha256: sha256(outBytes[m]), bytes: outBytes[m].length };
+  }
+  // Modules quantized earlier (a chained run: encoder first, then predictor with other bits) keep their record.
+  const prev = card.quantization as QuantizationRecord | undefined;
+  const modules: QuantizationRecord["modules"] = { ...prev?.modules };
+  for (const m of c.modules) {
+    modules[m] = {
+      method: c.method,
+      format: c.format,
+      weight: c.weight,
+      act: c.act ?? null,
+      layers: c.layers ?? "blocks",
+      ...METHODS[c.method].options(c),
+      calibration: calib.source,
+      per_layer: reports.filter((r) => r.module === m),
+    };
+  }
+  const tag = (c.modules.length === 2 ? "" : c.modules[0] === "encoder" ? "enc-" : "pred-") + describe(c);
+  const variant = o.variant ?? (prev ? `${card.variant}.${tag}` : tag);
+  const record: QuantizationRecord = {
+    from: prev?.from ?? { dir: modelDir, variant: card.variant, files: card.files },
+    modules,
+    bytes: {
+      fp32: prev?.bytes.fp32 ?? card.files["encoder.onnx"].bytes + card.files["predictor.onnx"].bytes,
+      quantized: Object.values(files).reduce((a, f) => a + f.bytes, 0),
+    },
+  };
+  const out: ModelCard = { ...card, variant, files, quantization: record };
+  delete (out.files as Record<string, unknown>)["reference.json"];
+  Deno.writeTextFileSync(`${outDir}/model.json`, JSON.stringify(out, null, 2) + "\n");
+  log(`wrote ${outDir} (${variant}): ${record.bytes.quantized} bytes`);
+  return { card: out, layers: reports };
+}

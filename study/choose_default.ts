@@ -1,0 +1,78 @@
+/**
+ * The rule that picks each task's served low-bit default from the study's rows, stated once and
+ * applied by code:
+ *
+ *   among the deployable variants of our toolkit (real MatMulNBits / MatMulInteger graphs) whose
+ *   success loses at most MAX_NET_LOSS of the paired episodes (net) against fp32 and whose replan
+ *   p50 on onnxruntime-web with 2 threads is at most MAX_SLOWDOWN x fp32's (measured side by side),
+ *   the one with the fewest bytes; ties go to the higher success.
+ */
+import type { RowResult } from "./sweep.ts";
+
+export const MAX_NET_LOSS = 2;
+export const MAX_SLOWDOWN = 1.25;
+
+/** One latency measurement of the speed run (`deno task study speed`). */
+export interface SpeedRow {
+  task: string;
+  id: string;
+  backend: string;
+  p50_ms: number;
+  p95_ms: number;
+  rss_peak_mb: number;
+  bytes: number;
+}
+
+/** Episodes fp32 solved and the row did not, minus the reverse (same episodes, same seeds). */
+export function netLoss(row: RowResult, fp32: RowResult): number {
+  const a = fp32.success_at_episode ?? [], b = row.success_at_episode ?? [];
+  let net = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) net += Number(a[i] !== null) - Number(b[i] !== null);
+  return net;
+}
+
+export interface Candidate {
+  id: string;
+  bytes: number;
+  success: number;
+  net_loss: number;
+  /** p50 / fp32's p50 on web with 2 threads; null where not measured. */
+  slowdown: number | null;
+  eligible: boolean;
+  why?: string;
+}
+
+export interface Choice {
+  task: string;
+  fp32: { bytes: number; success: number; p50_ms: number | null };
+  chosen: Candidate | null;
+  candidates: Candidate[];
+}
+
+/** Apply the rule to one task's rows. */
+export function chooseDefault(task: string, rows: RowResult[], speed: SpeedRow[]): Choice | null {
+  const mine = rows.filter((r) => r.task === task && r.status === "done");
+  const fp32 = mine.find((r) => r.id === "fp32");
+  if (!fp32) return null;
+  const web2 = (id: string) => speed.find((s) => s.task === task && s.id === id && s.backend === "web-2t")?.p50_ms;
+  const ref = web2("fp32") ?? null;
+  const final = (r: RowResult) => r.success?.[String(r.budget)] ?? 0;
+  const candidates: Candidate[] = mine.filter((r) => r.kind === "quant" && r.deployable).map((r) => {
+    const loss = netLoss(r, fp32), p50 = web2(r.id);
+    const slowdown = p50 !== undefined && ref ? +(p50 / ref).toFixed(3) : null;
+    const why = loss > MAX_NET_LOSS
+      ? `loses ${loss} episodes net (> ${MAX_NET_LOSS})`
+      : slowdown === null
+      ? "latency not measured"
+      : slowdown > MAX_SLOWDOWN
+      ? `${slowdown}x fp32's replan time (> ${MAX_SLOWDOWN})`
+      : undefined;
+    return { id: r.id, bytes: r.bytes!.total, success: final(r), net_loss: loss, slowdown, eligible: !why, why };
+  }).sort((a, b) => a.bytes - b.bytes || b.success - a.success);
+  return {
+    task,
+    fp32: { bytes: fp32.bytes!.total, success: final(fp32), p50_ms: ref },
+    chosen: candidates.find((c) => c.eligible) ?? null,
+    candidates,
+  };
+}

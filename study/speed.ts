@@ -1,0 +1,107 @@
+/**
+ * `deno task study speed --in study/runs/NAME`: replan latency and memory of every deployable variant
+ * the sweep wrote, side by side with fp32 in one run, on onnxruntime-web with 1 and 2 threads and on
+ * onnxruntime-node. Each (variant, backend) runs in a process of its own, so its peak RSS is that of
+ * a server holding just that model; variants alternate within a backend so that drift in the
+ * machine's load spreads over all of them. Lines go to <in>/speed.jsonl (replaced per task).
+ *
+ * Run it on a quiet machine, apart from the sweep: its numbers are ratios to fp32 measured together.
+ */
+import { parseFlags } from "../lib/cli.ts";
+import { percentile } from "../agent/eval.ts";
+import { PRESETS, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
+import { type BackendName, WorldModel } from "../agent/world_model.ts";
+import { Rng } from "../lib/rng.ts";
+import { evaluationEpisode, observe } from "../tasks/evaluation.ts";
+import { getTask } from "../tasks/registry.ts";
+import { TASK_NAMES } from "../tasks/task.ts";
+import type { SpeedRow } from "./choose_default.ts";
+import { readRows } from "./sweep.ts";
+
+const BACKENDS: [BackendName, number, string][] = [["web", 1, "web-1t"], ["web", 2, "web-2t"], ["node", 2, "node"]];
+
+/** Peak resident set of this process (VmHWM), in MB. */
+function peakRssMb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+  return m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
+}
+
+/** One (model, backend) measurement, in this process. */
+async function measureHere(dir: string, backend: BackendName, threads: number, plans: number) {
+  const model = await WorldModel.load(dir, { backend, threads });
+  const task = getTask(model.card.task), S = model.card.image_size;
+  const ms: number[] = [];
+  for (let i = 0; i < plans + 2; i++) {
+    const ep = evaluationEpisode(task, 99, i);
+    const planner = worldModelPlanner(model, PRESETS.fast);
+    const t0 = performance.now();
+    await planner.plan(observe(task, ep.start, S), observe(task, ep.goal, S), undefined, new Rng(i));
+    if (i >= 2) ms.push(performance.now() - t0); // the first two warm up
+  }
+  const bytes = model.card.files["encoder.onnx"].bytes + model.card.files["predictor.onnx"].bytes;
+  return {
+    p50_ms: +percentile(ms, 50).toFixed(1),
+    p95_ms: +percentile(ms, 95).toFixed(1),
+    rss_peak_mb: peakRssMb(),
+    bytes,
+  };
+}
+
+export async function speed(args: string[]): Promise<void> {
+  const f = parseFlags(args, {
+    in: { type: "string", required: true, help: "the sweep's run folder" },
+    tasks: { type: "string", default: TASK_NAMES.join(","), help: "comma-separated tasks" },
+    plans: { type: "int", default: 20, min: 3, max: 1000, help: "timed replans per variant and backend" },
+    models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
+    child: { type: "string", help: "(internal) measure this model directory in this process" },
+    backend: { type: "enum", values: ["web", "node"], default: "web" },
+    threads: { type: "int", default: 1, min: 1, max: 64 },
+  }, "deno task study speed --in DIR: replan p50/p95, peak RSS and bytes of every deployable variant vs fp32");
+  if (f.child) {
+    console.log(JSON.stringify(await measureHere(f.child, f.backend, f.threads, f.plans)));
+    return;
+  }
+  const rows = readRows(f.in);
+  const file = `${f.in}/speed.jsonl`;
+  let kept: SpeedRow[] = [];
+  try {
+    kept = Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  } catch { /* first run */ }
+  for (const task of f.tasks.split(",").filter(Boolean)) {
+    const variants: [string, string][] = [[`fp32`, `${f.models}/${task}/fp32`]];
+    for (const r of rows.filter((r) => r.task === task && r.status === "done" && r.kind === "quant" && r.deployable)) {
+      variants.push([r.id, `${f.in}/variants/${task}/${r.id}`]);
+    }
+    const out: SpeedRow[] = [];
+    for (const [backend, threads, name] of BACKENDS) {
+      for (const [id, dir] of variants) {
+        const p = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            import.meta.filename!.replace(/speed\.ts$/, "study.ts"),
+            "speed",
+            "--in",
+            f.in,
+            "--child",
+            dir,
+            "--backend",
+            backend,
+            "--threads",
+            String(threads),
+            "--plans",
+            String(f.plans),
+          ],
+          stdout: "piped",
+          stderr: "inherit",
+        }).output();
+        if (p.code !== 0) throw new Error(`speed: ${dir} on ${name} failed (exit ${p.code})`);
+        const m = JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").at(-1)!);
+        out.push({ task, id, backend: name, ...m });
+        console.error(`speed: ${task}/${id} ${name}: p50 ${m.p50_ms} ms, p95 ${m.p95_ms} ms, RSS ${m.rss_peak_mb} MB`);
+      }
+    }
+    kept = [...kept.filter((s) => s.task !== task), ...out];
+    Deno.writeTextFileSync(file, kept.map((s) => JSON.stringify(s)).join("\n") + "\n");
+  }
+}

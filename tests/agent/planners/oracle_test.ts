@@ -1,0 +1,40 @@
+// The oracle (CEM on the true simulator) solves each task under the fixed protocol:
+// the upper bound every world model is compared to. Thresholds from measured runs (README).
+import assert from "node:assert/strict";
+import { runOracle } from "../../../agent/planners/oracle.ts";
+import { getTask } from "../../../tasks/registry.ts";
+
+const EXPECT: Record<string, { episodes: number; budget: number; min: number }> = {
+  wall: { episodes: 20, budget: 50, min: 0.9 },
+  pointmaze: { episodes: 20, budget: 50, min: 0.9 },
+  reacher: { episodes: 20, budget: 50, min: 0.9 },
+  pusht: { episodes: 20, budget: 50, min: 0.9 },
+};
+
+for (const [name, e] of Object.entries(EXPECT)) {
+  Deno.test(`oracle solves ${name}: success >= ${e.min} over ${e.episodes} episodes, budget ${e.budget}`, async () => {
+    const r = await runOracle(getTask(name), e.episodes, 0, e.budget);
+    assert.ok(r.success_rate >= e.min, `${name}: success ${r.success_rate} (${JSON.stringify(r.success_at)})`);
+    // Checkpoints are cumulative: success never decreases with more replans.
+    const at = Object.entries(r.success_at).filter(([c]) => c !== "0").map(([, v]) => v);
+    for (let i = 1; i < at.length; i++) assert.ok(at[i] >= at[i - 1]);
+    assert.equal(r.success_at[String(e.budget)], r.success_rate);
+  });
+}
+
+Deno.test("oracle runs are deterministic for a seed", async () => {
+  const a = await runOracle(getTask("wall"), 3, 7, 10), b = await runOracle(getTask("wall"), 3, 7, 10);
+  assert.deepEqual(
+    a.results.map((r) => [r.successAt, r.finalDistance]),
+    b.results.map((r) => [r.successAt, r.finalDistance]),
+  );
+});
+
+Deno.test("a planner that does nothing never succeeds (the protocol does not leak success)", async () => {
+  const { evaluate } = await import("../../../tasks/evaluation.ts");
+  const task = getTask("reacher");
+  const idle = { plan: () => Promise.resolve({ actions: new Float32Array(5 * 5 * 2) }) };
+  const r = await evaluate(task, idle, { episodes: 5, seed: 0, budget: 5, execute: 1 });
+  assert.equal(r.success_rate, 0);
+  assert.ok(r.results.every((e) => e.planMs.length === 5), "every episode used its whole budget");
+});

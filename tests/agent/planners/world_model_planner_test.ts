@@ -1,0 +1,91 @@
+// The glue between the samplers and the world model: preset overrides, action units, the
+// objective the samplers minimise, deadlines, and the protocol Planner built on it.
+import assert from "node:assert/strict";
+import {
+  DeadlineError,
+  planLatent,
+  type PlanTrace,
+  PRESETS,
+  presetWith,
+  ROLLOUT_CHUNK,
+  toEnvActions,
+  worldModelPlanner,
+} from "../../../agent/planners/world_model_planner.ts";
+import { WorldModel } from "../../../agent/world_model.ts";
+import { Rng } from "../../../lib/rng.ts";
+import { evaluationEpisode, observe } from "../../../tasks/evaluation.ts";
+import { getTask } from "../../../tasks/registry.ts";
+
+const model = await WorldModel.load("models/wall/fp32", { threads: 1 });
+const wall = getTask("wall");
+const small = presetWith(PRESETS.fast, { samples: 16, topk: 4, iterations: 3 });
+
+Deno.test("presetWith(): overrides replace only what they name; the method and temperature get defaults", () => {
+  const p = presetWith(PRESETS.fast, { samples: 100, horizon: 3 });
+  assert.deepEqual(p.sampler, { ...PRESETS.fast.sampler, samples: 100, horizon: 3 });
+  assert.equal(p.method, "cem");
+  assert.equal(p.temperature, 0.5);
+  assert.equal(p.execute, PRESETS.fast.execute);
+  assert.equal(presetWith(PRESETS.mppi, {}).method, "mppi");
+  assert.equal(presetWith(PRESETS.fast, { method: "mppi", execute: 3 }).execute, 3);
+  assert.equal(PRESETS.fast.sampler.samples, 64, "the preset itself is not modified");
+});
+
+Deno.test("toEnvActions(): z-scored model actions back to env units with the card's statistics", () => {
+  const { action_mean: m, action_std: s, action_dim: A } = model.card;
+  const z = Float32Array.from({ length: 2 * A }, (_, i) => i % 3 - 1);
+  const env = toEnvActions(model, z);
+  for (let i = 0; i < z.length; i++) assert.ok(Math.abs(env[i] - (z[i] * s[i % A] + m[i % A])) < 1e-6);
+});
+
+async function pair(episode: number) {
+  const ep = evaluationEpisode(wall, 0, episode);
+  const { start, goal } = await model.encodePair(wall.render(ep.start, 64), wall.render(ep.goal, 64));
+  return { start, goal, p0: model.normProprio(wall.proprio(ep.start)), pg: model.normProprio(wall.proprio(ep.goal)) };
+}
+
+Deno.test("planLatent(): its cost is the objective of the returned plan's rollout, and it never rises across iterations of the best", async () => {
+  const { start, goal, p0, pg } = await pair(0);
+  const r = await planLatent(model, start, p0, goal, pg, small, new Rng(1));
+  assert.equal(r.plan.length, 5 * model.card.action_dim);
+  assert.equal(r.history.length, 3);
+  assert.equal(r.cost, r.history.at(-1));
+  assert.ok(r.history.at(-1)! <= r.history[0] + 1e-9, `best objective ${r.history}`);
+  // The objective of the start itself (the zero plan's first frame is not the goal) is positive.
+  assert.ok(r.cost > 0 && Number.isFinite(r.cost));
+  const again = await planLatent(model, start, p0, goal, pg, small, new Rng(1));
+  assert.deepEqual(again.plan, r.plan, "seeded");
+});
+
+Deno.test("planLatent(): its guard runs before every chunk of rollouts, and what it throws stops the plan", async () => {
+  const { start, goal, p0, pg } = await pair(1);
+  let calls = 0;
+  const big = presetWith(PRESETS.fast, { samples: ROLLOUT_CHUNK * 2 + 1, topk: 8, iterations: 2 });
+  await planLatent(model, start, p0, goal, pg, big, new Rng(1), undefined, () => void calls++);
+  assert.equal(calls, 2 * 3, "3 chunks per iteration, 2 iterations");
+  let n = 0;
+  const deadline = () => {
+    if (++n > 2) throw new DeadlineError("past the deadline");
+  };
+  await assert.rejects(
+    () => planLatent(model, start, p0, goal, pg, big, new Rng(1), undefined, deadline),
+    DeadlineError,
+  );
+  assert.equal(n, 3, "stopped inside the first iteration's population");
+});
+
+Deno.test("worldModelPlanner(): H env-unit actions, a shifted warm start, and one objective trace per replan", async () => {
+  const traces: PlanTrace[] = [];
+  const planner = worldModelPlanner(model, small, (t) => traces.push(t));
+  const ep = evaluationEpisode(wall, 0, 2);
+  const obs = observe(wall, ep.start, 64), goal = observe(wall, ep.goal, 64);
+  const r1 = await planner.plan(obs, goal, undefined, new Rng(3));
+  const r2 = await planner.plan(obs, goal, r1.warm, new Rng(3));
+  assert.equal(r1.actions.length, 5 * model.card.action_dim);
+  assert.ok(r1.actions.every((v) => v >= -1 - 1e-6 && v <= 1 + 1e-6), "within the env's action bounds");
+  const A = model.card.action_dim;
+  assert.deepEqual([...r1.warm!.subarray(4 * A)], new Array(A).fill(0), "warm start shifted by the executed step");
+  assert.equal(traces.length, 2);
+  assert.equal(traces[0].history.length, 3);
+  assert.notDeepEqual(r2.actions, r1.actions, "the warm start changes the search");
+});

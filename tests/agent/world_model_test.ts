@@ -1,0 +1,183 @@
+// Every committed model runs on onnxruntime-web in Deno and matches the exporter's
+// reference outputs; model.json hashes are checked and tampered files are refused.
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-web";
+import { loadModelCard, ModelLoadError } from "../../agent/model_card.ts";
+import { WorldModel } from "../../agent/world_model.ts";
+
+function modelDirs(): string[] {
+  const dirs: string[] = [];
+  for (const task of Deno.readDirSync("models")) {
+    if (!task.isDirectory) continue;
+    for (const v of Deno.readDirSync(`models/${task.name}`)) {
+      const d = `models/${task.name}/${v.name}`;
+      try {
+        Deno.statSync(`${d}/model.json`);
+        dirs.push(d);
+      } catch { /* not a model */ }
+    }
+  }
+  return dirs.sort();
+}
+
+type Ref = Record<string, { shape: number[]; data: number[] }>;
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function copyModel(dir: string): string {
+  const tmp = Deno.makeTempDirSync();
+  for (const e of Deno.readDirSync(dir)) Deno.copyFileSync(`${dir}/${e.name}`, `${tmp}/${e.name}`);
+  return tmp;
+}
+
+const dirs = modelDirs();
+
+Deno.test("there is at least one committed model", () => {
+  assert.ok(dirs.length > 0, "no models/<task>/<variant>/model.json found");
+});
+
+for (const dir of dirs) {
+  Deno.test(`${dir}: ONNX graphs match the exporter's reference outputs (max abs error <= 1e-4)`, async () => {
+    const card = loadModelCard(dir);
+    const ref = JSON.parse(Deno.readTextFileSync(`${dir}/reference.json`));
+    for (const graph of ["encoder", "predictor"]) {
+      const session = await ort.InferenceSession.create(Deno.readFileSync(`${dir}/${graph}.onnx`));
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, v] of Object.entries(ref[graph].inputs as Ref)) {
+        feeds[name] = name === "image"
+          ? new ort.Tensor("uint8", Uint8Array.from(v.data), v.shape)
+          : new ort.Tensor("float32", Float32Array.from(v.data), v.shape);
+      }
+      const out = await session.run(feeds);
+      for (const [name, v] of Object.entries(ref[graph].outputs as Ref)) {
+        assert.deepEqual([...out[name].dims], v.shape, `${graph}.${name} shape`);
+        const err = maxAbsDiff(out[name].data as Float32Array, v.data);
+        assert.ok(err <= 1e-4, `${dir} ${graph}.${name}: max abs error ${err}`);
+      }
+    }
+    assert.equal(
+      card.tokens * card.latent_dim,
+      (ref.encoder.outputs as Ref).tokens.shape.slice(1).reduce((a, b) => a * b),
+    );
+  });
+
+  Deno.test(`${dir}: a tampered graph is refused at load with a message naming it`, async () => {
+    const tmp = copyModel(dir);
+    try {
+      const bytes = Deno.readFileSync(`${tmp}/predictor.onnx`);
+      bytes[bytes.length >> 1] ^= 0x5a;
+      Deno.writeFileSync(`${tmp}/predictor.onnx`, bytes);
+      await assert.rejects(() => WorldModel.load(tmp), (e: Error) => {
+        assert.ok(e instanceof ModelLoadError);
+        assert.match(e.message, /predictor\.onnx does not match model\.json \(sha256/);
+        return true;
+      });
+    } finally {
+      Deno.removeSync(tmp, { recursive: true });
+    }
+  });
+
+  Deno.test(`${dir}: missing files, bad JSON and inconsistent cards are refused`, () => {
+    const tmp = copyModel(dir);
+    try {
+      Deno.removeSync(`${tmp}/encoder.onnx`);
+      assert.throws(() => loadModelCard(tmp), /encoder\.onnx is listed in model\.json but missing/);
+      Deno.writeTextFileSync(`${tmp}/model.json`, "{ not json");
+      assert.throws(() => loadModelCard(tmp), /model\.json is not valid JSON/);
+      const card = JSON.parse(Deno.readTextFileSync(`${dir}/model.json`));
+      Deno.copyFileSync(`${dir}/encoder.onnx`, `${tmp}/encoder.onnx`);
+      Deno.writeTextFileSync(`${tmp}/model.json`, JSON.stringify({ ...card, action_dim: card.action_dim + 1 }));
+      assert.throws(() => loadModelCard(tmp), /action_dim/);
+      Deno.writeTextFileSync(`${tmp}/model.json`, JSON.stringify({ ...card, format: "other/9" }));
+      assert.throws(() => loadModelCard(tmp), ModelLoadError);
+    } finally {
+      Deno.removeSync(tmp, { recursive: true });
+    }
+  });
+
+  Deno.test(`${dir}: a rollout of S samples equals S separate rollouts (history shared correctly)`, async () => {
+    const model = await WorldModel.load(dir, { threads: 1 });
+    const c = model.card, S = 3, H = 3;
+    const img = new Uint8Array(c.image_size * c.image_size * 3).map((_, i) => (i * 37) % 256);
+    const z = await model.encode(img, 1);
+    const p = new Float32Array(c.proprio_dim).fill(0.1);
+    const acts = Float32Array.from({ length: S * H * c.action_dim }, (_, i) => Math.sin(i));
+    const all = await model.rollout(z, p, acts, S, H);
+    for (let s = 0; s < S; s++) {
+      const one = await model.rollout(z, p, acts.subarray(s * H * c.action_dim, (s + 1) * H * c.action_dim), 1, H);
+      const G = c.global_dim;
+      const err = maxAbsDiff(one[H - 1].global, all[H - 1].global.subarray(s * G, (s + 1) * G));
+      assert.ok(err < 1e-4, `sample ${s}: ${err}`);
+    }
+  });
+}
+
+Deno.test("WorldModel.cost = w_patch MSE(tokens) + w_global ||global - goal|| + w_proprio MSE(proprio), per sample", async () => {
+  const model = await WorldModel.load("models/pointmaze/fp32", { threads: 1 });
+  const c = model.card, ND = c.tokens * c.latent_dim, G = c.global_dim, P = c.proprio_dim;
+  const goal = {
+    tokens: Float32Array.from({ length: ND }, (_, i) => Math.sin(i)),
+    global: Float32Array.from({ length: G }, (_, i) => Math.cos(i)),
+    batch: 1,
+  };
+  const goalProprio = Float32Array.from({ length: P }, (_, i) => i - 1);
+  // Sample 0 is the goal itself; sample 1 is off by 0.5 in every token, 3 in one global entry, 2 in every proprio.
+  const pred = {
+    tokens: new Float32Array(2 * ND),
+    global: new Float32Array(2 * G),
+    proprio: new Float32Array(2 * P),
+  };
+  for (let s = 0; s < 2; s++) {
+    pred.tokens.set(goal.tokens.map((v) => v + 0.5 * s), s * ND);
+    pred.global.set(goal.global, s * G);
+    pred.proprio.set(goalProprio.map((v) => v + 2 * s), s * P);
+  }
+  pred.global[G] += 3;
+  const J = model.cost(pred, goal, goalProprio, 2);
+  assert.equal(J[0], 0);
+  const w = c.objective;
+  const want = w.patch * 0.25 + w.global * 3 + w.proprio * 4;
+  assert.ok(Math.abs(J[1] - want) < 1e-5, `cost ${J[1]}, want ${want}`);
+  assert.ok(w.proprio > 0 && w.global > 0, "pointmaze weighs every term, so each is checked");
+});
+
+Deno.test("WorldModel.encodePair encodes observation and goal as the two single encodes would", async () => {
+  const model = await WorldModel.load("models/wall/fp32", { threads: 1 });
+  const S = model.card.image_size, F = S * S * 3;
+  const a = new Uint8Array(F).map((_, i) => (i * 7) % 256), b = new Uint8Array(F).map((_, i) => (i * 13) % 256);
+  const pair = await model.encodePair(a, b);
+  const [za, zb] = [await model.encode(a, 1), await model.encode(b, 1)];
+  assert.ok(maxAbsDiff(pair.start.tokens, za.tokens) < 1e-5);
+  assert.ok(maxAbsDiff(pair.goal.global, zb.global) < 1e-5);
+  await assert.rejects(() => model.encodePair(a, b.subarray(1)), /must be 64x64 RGB/);
+});
+
+Deno.test("model.json is validated completely at load: a missing or malformed field is named", () => {
+  const tmp = copyModel("models/wall/fp32");
+  try {
+    const card = JSON.parse(Deno.readTextFileSync("models/wall/fp32/model.json"));
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ ...card, objective: undefined }, /field objective/],
+      [{ ...card, proprio_mean: undefined }, /field proprio_mean/],
+      [{ ...card, proprio_std: [1] }, /field proprio_std: must list 2 numbers/],
+      [{ ...card, action_std: card.action_std.map(() => 0) }, /field action_std/],
+      [{ ...card, task: "chess" }, /field task/],
+      [{ ...card, files: { "encoder.onnx": card.files["encoder.onnx"] } }, /does not list predictor.onnx/],
+    ];
+    for (const [bad, message] of cases) {
+      Deno.writeTextFileSync(`${tmp}/model.json`, JSON.stringify(bad));
+      assert.throws(() => loadModelCard(tmp), (e: Error) => {
+        assert.ok(e instanceof ModelLoadError, e.name);
+        assert.match(e.message, message);
+        return true;
+      });
+    }
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+  }
+});

@@ -1,0 +1,143 @@
+// The server as a deployed process (`main.ts`): environment validation, planning workers that keep
+// the HTTP thread answering, a streamed body limit, and a graceful drain on SIGTERM.
+import assert from "node:assert/strict";
+import { encodeBase64 } from "../lib/base64.ts";
+import { encodePng } from "../lib/png.ts";
+import { getTask } from "../tasks/registry.ts";
+
+const PERMS = ["--allow-read", "--allow-net", "--allow-env"];
+
+function start(env: Record<string, string>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMS, "main.ts"],
+    env: { EDGEWM_MODELS: "models/wall/fp32", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function waitReady(port: number, ms = 60_000) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/ready`);
+      await r.body?.cancel();
+      if (r.status === 200) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("server did not become ready");
+}
+
+const wall = getTask("wall");
+const png = (s: number[]) => encodeBase64(encodePng(wall.render(Float64Array.from(s), 64), 64, 64));
+const plan = (planner: Record<string, unknown>) =>
+  JSON.stringify({
+    task: "wall",
+    observation: { image: { png: png([10, 20]) }, proprio: [10, 20] },
+    goal: { image: { png: png([50, 40]) }, proprio: [50, 40] },
+    planner,
+  });
+
+Deno.test("bad environment: one line naming the variable, exit 2, before listening", async () => {
+  for (
+    const [k, v, msg] of [
+      ["EDGEWM_MAX_CONCURRENT", "0", /EDGEWM_MAX_CONCURRENT must be an integer in \[1, 64\], got "0"/],
+      ["EDGEWM_DEADLINE_MS", "abc", /EDGEWM_DEADLINE_MS must be an integer/],
+      ["EDGEWM_BACKEND", "gpu", /EDGEWM_BACKEND/],
+      ["PORT", "-1", /PORT must be an integer/],
+      ["EDGEWM_MODELS", "models/nope", /models\/nope: cannot read model.json/],
+    ] as const
+  ) {
+    const out = await start({ [k]: v }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, `${k}=${v}: ${err}`);
+    assert.match(err, msg);
+    assert.equal(err.trim().split("\n").length, 1, "one line");
+  }
+});
+
+Deno.test("planning workers keep /health answering under load; overload is shed with 503; SIGTERM drains and exits 0", async () => {
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const p = start({ PORT: String(port), EDGEWM_WORKERS: "1", EDGEWM_MAX_QUEUE: "1", EDGEWM_DRAIN_MS: "20000" });
+  try {
+    await waitReady(port);
+    const heavy = () =>
+      fetch(`http://127.0.0.1:${port}/v1/plan`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: plan({ samples: 1000, topk: 10, iterations: 6 }),
+      });
+    const inflight = [heavy(), heavy(), heavy(), heavy()];
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    const h = await fetch(`http://127.0.0.1:${port}/health`);
+    const healthMs = performance.now() - t0;
+    assert.equal(h.status, 200);
+    await h.body?.cancel();
+    // Not a timing assertion on the plan: the health check is answered while a plan runs, i.e. long
+    // before the heavy plans (seconds) could have finished.
+    const statuses: number[] = [];
+    const done = Promise.all(inflight.map(async (r) => {
+      const res = await r;
+      statuses.push(res.status);
+      if (res.status === 503) assert.equal(res.headers.get("retry-after"), "1");
+      await res.body?.cancel();
+    }));
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /edgewm_plans_running 1/);
+    p.kill("SIGTERM"); // while plans are in flight: they are answered, then it exits 0
+    await done;
+    assert.ok(statuses.includes(200), `statuses ${statuses}`);
+    assert.ok(statuses.includes(503), `statuses ${statuses}: beyond one running + one queued, 503`);
+    assert.ok(statuses.every((s) => s === 200 || s === 503), `statuses ${statuses}`);
+    const st = await p.status;
+    assert.equal(st.code, 0);
+    console.log(JSON.stringify({ health_ms_under_load: +healthMs.toFixed(1), statuses }));
+  } finally {
+    try {
+      p.kill("SIGKILL");
+    } catch { /* exited */ }
+    await p.stdout.cancel();
+    await p.stderr.cancel();
+  }
+});
+
+Deno.test("an oversized chunked body is cut off while streaming (413) without the server reading it all", async () => {
+  const port = 19000 + Math.floor(Math.random() * 1000);
+  const p = start({ PORT: String(port), EDGEWM_WORKERS: "1" });
+  try {
+    await waitReady(port);
+    const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${p.pid}/status`))![1]) / 1024;
+    const before = hwm();
+    const chunk = new Uint8Array(1 << 20).fill(32);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (sent >= 200) return ctl.close(); // up to 200 MB, never Content-Length
+        sent++;
+        ctl.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    }).catch((e) => e as Error);
+    if (res instanceof Response) {
+      assert.equal(res.status, 413);
+      assert.equal((await res.json()).field, "body");
+    }
+    assert.ok(sent < 200, `the server stopped reading after ${sent} MB`);
+    const grew = hwm() - before;
+    assert.ok(grew < 20, `the server's peak RSS grew ${grew.toFixed(1)} MB`);
+    const h = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(h.status, 200);
+    await h.body?.cancel();
+  } finally {
+    p.kill("SIGKILL");
+    await p.status;
+    await p.stdout.cancel();
+    await p.stderr.cancel();
+  }
+});

@@ -1,0 +1,66 @@
+// `deno task study --grid quick` end to end on one task with a tiny protocol: the sweep writes one
+// line per row and resumes, the speed run measures the deployable variants beside fp32, and the
+// report has its sections and real SVG plots. (Seconds-scale; the paper grid runs outside CI.)
+import assert from "node:assert/strict";
+import { readRows } from "../../study/sweep.ts";
+
+const OUT = Deno.makeTempDirSync();
+const REPORT = Deno.makeTempDirSync();
+
+async function study(...args: string[]) {
+  const p = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "study/study.ts", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: p.code, err: new TextDecoder().decode(p.stderr) };
+}
+
+Deno.test("study --grid quick: every row once, with success, intervals, objective traces, latent error and bytes", async () => {
+  const r = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /grid quick on wall: 5 rows \(\d+\.\d core-hours/);
+  const rows = readRows(OUT);
+  assert.deepEqual(rows.map((x) => x.id).sort(), ["fp32", "gptq-w4g32", "oracle", "rtn-w4g32", "rtn-w8a8dyn"]);
+  for (const x of rows) {
+    assert.equal(x.status, "done");
+    assert.equal(x.success_at_episode!.length, 3);
+    const [lo, hi] = x.ci95!["3"];
+    assert.ok(lo <= x.success!["3"] && x.success!["3"] <= hi);
+  }
+  const q = rows.find((x) => x.id === "gptq-w4g32")!;
+  assert.equal(q.objective!.per_iteration.length, 4, "the fast preset's 4 CEM iterations");
+  assert.ok(q.objective!.per_iteration.every(Number.isFinite));
+  assert.ok(q.latent_error!.step5 > 0 && q.latent_error!.step5 < 0.1, `latent error ${q.latent_error!.step5}`);
+  const fp32 = rows.find((x) => x.id === "fp32")!;
+  assert.ok(q.bytes!.total < 0.5 * fp32.bytes!.total, "W4 g32 is well under half of fp32's bytes");
+  assert.equal(q.deployable, true);
+
+  // A rerun finds every row done and runs nothing.
+  const again = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.err, /5 rows, 0 to run/);
+  assert.equal(readRows(OUT).length, 5);
+});
+
+Deno.test("study speed + report: latency beside fp32 on every backend, the report's sections and SVG plots", async () => {
+  const s = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3");
+  assert.equal(s.code, 0, s.err);
+  const speed = Deno.readTextFileSync(`${OUT}/speed.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(speed.length, 4 * 3, "fp32 and 3 deployable variants x web-1t, web-2t, node");
+  for (const x of speed) assert.ok(x.p50_ms > 0 && x.rss_peak_mb > 0 && x.bytes > 0);
+  const r = await study("report", "--in", OUT, "--out", REPORT, "--grid", "quick");
+  assert.equal(r.code, 0, r.err);
+  const md = Deno.readTextFileSync(`${REPORT}/REPORT.md`);
+  for (
+    const h of ["## Findings of arXiv 2602.02110", "## The chosen defaults", "## Plots", "### wall", "## Not run yet"]
+  ) assert.ok(md.includes(h), `report has ${h}`);
+  for (const n of ["I.", "II.", "III.", "IV.", "V."]) assert.match(md, new RegExp(`\\*\\*${n.replace(".", "\\.")} `));
+  assert.match(md, /\*\*wall\*\*: fp32 \d+ KB/);
+  assert.match(md, /\| gptq-w4g32 \| weight-only \|/);
+  for (const fig of ["success_vs_bytes", "success_vs_latency", "alignment"]) {
+    const svg = Deno.readTextFileSync(`${REPORT}/figures/${fig}.svg`);
+    assert.match(svg, /^<svg/);
+    assert.ok(svg.length > 2000, `${fig}.svg has marks`);
+  }
+});
