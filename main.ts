@@ -24,6 +24,9 @@ import { encodePng } from "./lib/png.ts";
 import { evaluationEpisode } from "./tasks/evaluation.ts";
 import { getTask } from "./tasks/registry.ts";
 
+/** Where models/ lives: beside the bundle (dist/edgewm.js), or the working directory when run from source. */
+const HOME = import.meta.url.endsWith(".js") ? decodeURIComponent(new URL(".", import.meta.url).pathname) : "";
+
 /** A plan request for the first model's task that the server answers (shown by /docs). */
 function exampleRequest(card: ModelCard) {
   const task = getTask(card.task), ep = evaluationEpisode(task, 0, 0), S = card.image_size;
@@ -47,8 +50,8 @@ function fail(e: unknown): never {
 
 try {
   const config = readConfig((k) => Deno.env.get(k));
-  const defaults: Record<string, string> = JSON.parse(Deno.readTextFileSync("models/defaults.json"));
-  const dirs = config.models ?? Object.entries(defaults).map(([task, variant]) => `models/${task}/${variant}`);
+  const defaults: Record<string, string> = JSON.parse(Deno.readTextFileSync(`${HOME}models/defaults.json`));
+  const dirs = config.models ?? Object.entries(defaults).map(([task, variant]) => `${HOME}models/${task}/${variant}`);
   // Every card and file hash is checked before the server listens: a bad model is one line, exit 2.
   const cards = new Map<string, ModelCard>();
   for (const dir of dirs) {

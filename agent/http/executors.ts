@@ -81,7 +81,9 @@ export class WorkerExecutor implements Executor {
 
   /** Start a worker and load the models; a model that does not load rejects with its message. */
   static async start(dirs: string[], backend: BackendName, threads: number): Promise<WorkerExecutor> {
-    const worker = new Worker(new URL("./plan_worker.ts", import.meta.url).href, { type: "module" });
+    // From source the worker is plan_worker.ts beside this file; in the bundle, plan_worker.js beside it.
+    const file = import.meta.url.endsWith(".ts") ? "./plan_worker.ts" : "./plan_worker.js";
+    const worker = new Worker(new URL(file, import.meta.url).href, { type: "module" });
     const ex = new WorkerExecutor(worker);
     await new Promise<void>((resolve, reject) => {
       worker.onmessage = (e) => {
