@@ -60,6 +60,9 @@ export async function bundle(out: string, models: string[]): Promise<Record<stri
       outdir: out,
       outExtension: { ".js": ".js" },
       bundle: true,
+      // The server and its worker share one chunk of code (onnxruntime-web, zod, the planner).
+      splitting: true,
+      chunkNames: "chunk-[hash]",
       minify: true,
       format: "esm",
       platform: "node",
@@ -95,8 +98,9 @@ export async function bundle(out: string, models: string[]): Promise<Record<stri
     defaults[task] = variant;
   }
   Deno.writeTextFileSync(join(out, "models", "defaults.json"), JSON.stringify(defaults, null, 2) + "\n");
+  const js = [...Deno.readDirSync(out)].filter((e) => e.isFile && e.name.endsWith(".js"));
   const sizes = {
-    js_bytes: sizeOf(join(out, "edgewm.js")) + sizeOf(join(out, "plan_worker.js")),
+    js_bytes: js.reduce((a, e) => a + sizeOf(join(out, e.name)), 0),
     wasm_bytes: ORT_FILES.reduce((a, f) => a + sizeOf(join(out, f)), 0),
     model_bytes: modelBytes,
   };

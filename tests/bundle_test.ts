@@ -40,7 +40,7 @@ async function waitReady(port: number) {
   throw new Error("the bundle never became ready");
 }
 
-Deno.test("the bundle is one minified module + worker, the wasm and the models; its sizes are recorded", () => {
+Deno.test("the bundle is the server module + its worker (sharing chunks), the wasm and the models; sizes recorded", () => {
   const files = [...Deno.readDirSync(DIST)].map((e) => e.name).sort();
   for (
     const f of ["README.md", "bundle.json", "edgewm.js", "models", "ort-wasm-simd-threaded.wasm", "plan_worker.js"]
