@@ -87,40 +87,34 @@ export function alignment(values: Row[]) {
   };
 }
 
-/** Success against deployable bytes (log scale): the size Pareto front. */
-export function successVsBytes(values: Row[]) {
+/** A scatter of success against `x`, a panel per task. */
+function successScatter(title: string, values: Row[], x: Record<string, unknown>, color: string) {
   return {
-    ...base("Success vs bytes on disk (encoder + predictor)", values),
+    ...base(title, values),
     facet: { column: { field: "task" } },
     spec: {
       width: 170,
       height: 150,
       mark: { type: "point", filled: true },
       encoding: {
-        x: { field: "kb", type: "quantitative", scale: { type: "log" }, title: "KB" },
+        x,
         y: { field: "success", type: "quantitative", scale: { domain: [0, 1] } },
-        color: { field: "family", type: "nominal" },
-        shape: { field: "deployable", type: "nominal" },
+        color: { field: color, type: "nominal" },
+        ...(color === "family" ? { shape: { field: "deployable", type: "nominal" } } : {}),
         tooltip: [{ field: "id" }],
       },
     },
   };
 }
 
+/** Success against deployable bytes (log scale): the size Pareto front. */
+export function successVsBytes(values: Row[]) {
+  const x = { field: "kb", type: "quantitative", scale: { type: "log" }, title: "KB" };
+  return successScatter("Success vs bytes on disk (encoder + predictor)", values, x, "family");
+}
+
 /** Success against replan latency relative to fp32 (web, 2 threads), for the measured variants. */
 export function successVsLatency(values: Row[]) {
-  return {
-    ...base("Success vs replan p50 relative to fp32 (onnxruntime-web, 2 threads)", values),
-    facet: { column: { field: "task" } },
-    spec: {
-      width: 170,
-      height: 150,
-      mark: { type: "point", filled: true },
-      encoding: {
-        x: { field: "ratio", type: "quantitative", title: "p50 / fp32 p50" },
-        y: { field: "success", type: "quantitative", scale: { domain: [0, 1] } },
-        color: { field: "id", type: "nominal" },
-      },
-    },
-  };
+  const x = { field: "ratio", type: "quantitative", title: "p50 / fp32 p50" };
+  return successScatter("Success vs replan p50 relative to fp32 (onnxruntime-web, 2 threads)", values, x, "id");
 }

@@ -1,7 +1,7 @@
 /** Test helpers. */
 import assert from "node:assert/strict";
 import { deflateSync } from "node:zlib";
-import { encodePng } from "../lib/png.ts";
+import { encodePng, pngChunk } from "../lib/png.ts";
 
 /**
  * Assert two byte or number arrays are equal, reporting the first difference.
@@ -30,20 +30,7 @@ export function pngBomb(rawBytes: number): Uint8Array {
   const small = encodePng(new Uint8Array(64 * 64 * 3), 64, 64);
   const idat = new Uint8Array(deflateSync(new Uint8Array(rawBytes), { level: 9 }));
   const ihdr = small.subarray(8, 8 + 25); // length, type, 13 data bytes, CRC: copied as is
-  const chunk = (type: string, data: Uint8Array) => {
-    const c = new Uint8Array(12 + data.length), dv = new DataView(c.buffer);
-    dv.setUint32(0, data.length);
-    for (let i = 0; i < 4; i++) c[4 + i] = type.charCodeAt(i);
-    c.set(data, 8);
-    let crc = 0xffffffff;
-    for (const byte of c.subarray(4, 8 + data.length)) {
-      crc ^= byte;
-      for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-    }
-    dv.setUint32(8 + data.length, (crc ^ 0xffffffff) >>> 0);
-    return c;
-  };
-  const parts = [small.subarray(0, 8), ihdr, chunk("IDAT", idat), chunk("IEND", new Uint8Array())];
+  const parts = [small.subarray(0, 8), ihdr, pngChunk("IDAT", idat), pngChunk("IEND", new Uint8Array())];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -51,4 +38,17 @@ export function pngBomb(rawBytes: number): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+/** Wait until a server on 127.0.0.1:port answers /ready with 200 (bounded: 60 s). */
+export async function waitReady(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/ready`);
+      await r.body?.cancel();
+      if (r.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the server on port ${port} never became ready`);
 }

@@ -2,6 +2,7 @@
 // started with least privilege (read only its own folder, one port, the variables it reads; no FFI,
 // no writes, no subprocesses) and an empty Deno cache, so anything it needed from outside fails.
 import assert from "node:assert/strict";
+import { waitReady } from "./_helpers.ts";
 import { bundle } from "../deploy/bundle.ts";
 import { ENV_NAMES } from "../agent/http/config.ts";
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
@@ -26,18 +27,6 @@ function start(port: number, dist = DIST) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-}
-
-async function waitReady(port: number) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/ready`);
-      await r.body?.cancel();
-      if (r.ok) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the bundle never became ready");
 }
 
 Deno.test("the bundle is the server module + its worker (sharing chunks), the wasm and the models; sizes recorded", () => {

@@ -1,6 +1,7 @@
 // The server as a deployed process (`main.ts`): environment validation, planning workers that keep
 // the HTTP thread answering, a streamed body limit, and a graceful drain on SIGTERM.
 import assert from "node:assert/strict";
+import { waitReady } from "./_helpers.ts";
 import { encodeBase64 } from "../lib/base64.ts";
 import { encodePng } from "../lib/png.ts";
 import { getTask } from "../tasks/registry.ts";
@@ -14,19 +15,6 @@ function start(env: Record<string, string>) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-}
-
-async function waitReady(port: number, ms = 60_000) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/ready`);
-      await r.body?.cancel();
-      if (r.status === 200) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("server did not become ready");
 }
 
 const wall = getTask("wall");
