@@ -43,7 +43,7 @@ export function successVsBits(values: Row[]) {
 function enc(x: string, y: string, color: string) {
   return {
     x: { field: x, type: "quantitative", scale: { domain: [2, 8] }, axis: { values: [2, 3, 4, 6, 8] } },
-    y: { field: y, type: "quantitative", scale: { domain: [0, 1] } },
+    y: { field: y, type: "quantitative", scale: { domain: [0, 1] }, title: "success (dashed: fp32)" },
     color: { field: color, type: "nominal" },
   };
 }

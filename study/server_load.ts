@@ -1,6 +1,7 @@
 /**
- * Load on the served app, side by side in one run: planning on the HTTP thread (the server before
- * planning workers; EDGEWM_WORKERS=0) against planning workers (one per core). For each, 1, 8 and 32
+ * Load on the served app, side by side in one run: planning on the HTTP thread with 2 wasm threads
+ * (the server's configuration before planning workers; EDGEWM_WORKERS=0) against planning workers
+ * (one per core, one wasm thread each). For each, 1, 8 and 32
  * clients send fast-preset wall plans for --seconds each while a prober hits /health every 100 ms.
  * Reported: throughput, plan latency p50/p95/p99, status counts, /health p50/p99, the server's peak
  * RSS. All traffic goes to 127.0.0.1; every loop is bounded in time.
@@ -89,7 +90,8 @@ if (import.meta.main) {
       out: { type: "string", help: "path prefix for .json and .md (default: print only)" },
     }, "study/server_load.ts: the served app under 1/8/32 clients, planning on the HTTP thread vs in workers");
     const modes: [string, Record<string, string>][] = [
-      ["HTTP thread (EDGEWM_WORKERS=0)", { EDGEWM_WORKERS: "0" }],
+      // Today's configuration before planning workers: plans on the HTTP thread with 2 wasm threads.
+      ["HTTP thread, 2 wasm threads (EDGEWM_WORKERS=0)", { EDGEWM_WORKERS: "0", EDGEWM_THREADS: "2" }],
       [`planning workers (${navigator.hardwareConcurrency})`, {}],
     ];
     const results = [];

@@ -7,7 +7,6 @@ import { createApp } from "../agent/http/app.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { evaluate, evaluationEpisode, type Planner } from "../tasks/evaluation.ts";
 import { runOracle } from "../agent/planners/oracle.ts";
-import { quantizeModelDir } from "../quant/quantize_model.ts";
 import { getTask } from "../tasks/registry.ts";
 
 /** A protocol Planner that asks the HTTP app, as a remote client would. */
@@ -49,26 +48,12 @@ const SUITES = [
   { task: "pointmaze", dir: "models/pointmaze/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.6 },
   { task: "reacher", dir: "models/reacher/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.7 },
   { task: "wall", dir: "models/wall/fp32", planner: "mppi", episodes: 20, budget: 20, min: 0.65 },
-  { task: "wall", dir: "quantized", planner: "fast", episodes: 20, budget: 20, min: 0.65 },
 ];
 
-/** The wall model at W4 g32 by GPTQ, deployable graphs, made the way users make it. */
-async function quantizedWall(): Promise<string> {
-  const out = Deno.makeTempDirSync();
-  await quantizeModelDir("models/wall/fp32", out, {
-    method: "gptq",
-    weight: { bits: 4, granularity: "group", group: 32, symmetric: false },
-    modules: ["encoder", "predictor"],
-    format: "deploy",
-    calib: { backend: "node" },
-  }, { backend: "node", log: () => {} });
-  return out;
-}
-
 for (const s of SUITES) {
-  const what = s.dir === "quantized" ? "the W4 g32 (GPTQ) model" : `the served model (${s.planner})`;
+  const what = `the ${s.dir.split("/")[2]} model (${s.planner})`;
   Deno.test(`${s.task}: ${what} reaches >= ${s.min} success over ${s.episodes} episodes (budget ${s.budget}), the oracle more`, async () => {
-    const model = await WorldModel.load(s.dir === "quantized" ? await quantizedWall() : s.dir, { threads: 2 });
+    const model = await WorldModel.load(s.dir, { threads: 2 });
     const id = `${s.task}/${model.card.variant}`;
     const app = createApp({ models: new Map([[id, model]]), isReady: () => true, log: () => {} });
     const task = getTask(s.task);
@@ -82,6 +67,30 @@ for (const s of SUITES) {
     console.log(JSON.stringify({ model: id, planner: s.planner, success: r.success_at, oracle: oracle.success_at }));
     assert.ok(r.success_rate >= s.min, `model success ${r.success_rate} (${JSON.stringify(r.success_at)})`);
     assert.ok(oracle.success_rate >= r.success_rate, "the oracle is the upper bound");
+  });
+}
+
+// The served low-bit defaults (models/defaults.json, chosen by the quantization study's rule) against
+// fp32 on the same episodes. The study measured wall gptq-w4g32 at 0.78 vs fp32 0.74 over 50 x 50
+// (study/REPORT.md), and 0.80 vs 0.80 through this suite; over these 20 episodes it may lose at most
+// 3 episodes net (0.15).
+const DEFAULTS: Record<string, string> = JSON.parse(Deno.readTextFileSync("models/defaults.json"));
+for (const [task, variant] of Object.entries(DEFAULTS).filter(([, v]) => v !== "fp32")) {
+  Deno.test(`${task}: the served default ${variant} plans within 0.15 of fp32 on the same 20 episodes (budget 20)`, async () => {
+    const run = async (v: string) => {
+      const model = await WorldModel.load(`models/${task}/${v}`, { threads: 2 });
+      const app = createApp({ models: new Map([[`${task}/${v}`, model]]), isReady: () => true, log: () => {} });
+      return await evaluate(getTask(task), httpPlanner(app, task, v, { preset: "fast" }), {
+        episodes: 20,
+        seed: 0,
+        budget: 20,
+        execute: 1,
+      });
+    };
+    const [q, f] = [await run(variant), await run("fp32")];
+    console.log(JSON.stringify({ task, variant, success: q.success_at, fp32: f.success_at }));
+    assert.ok(q.success_rate >= f.success_rate - 0.15, `${variant} ${q.success_rate} vs fp32 ${f.success_rate}`);
+    assert.ok(q.success_rate >= 0.5, `${variant} success ${q.success_rate}`);
   });
 }
 
