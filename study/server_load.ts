@@ -2,7 +2,7 @@
  * Load on the served app, side by side in one run: planning on the HTTP thread with 2 wasm threads
  * (the server's configuration before planning workers; EDGEWM_WORKERS=0) against planning workers
  * (one per core, one wasm thread each). For each, 1, 8 and 32
- * clients send fast-preset wall plans for --seconds each while a prober hits /health every 100 ms.
+ * clients send fast-preset plans for wall's served default for --seconds each while a prober hits /health every 100 ms.
  * Reported: throughput, plan latency p50/p95/p99, status counts, /health p50/p99, the server's peak
  * RSS. All traffic goes to 127.0.0.1; every loop is bounded in time.
  *
@@ -94,12 +94,14 @@ if (import.meta.main) {
       ["HTTP thread, 2 wasm threads (EDGEWM_WORKERS=0)", { EDGEWM_WORKERS: "0", EDGEWM_THREADS: "2" }],
       [`planning workers (${navigator.hardwareConcurrency})`, {}],
     ];
+    const wallDefault = JSON.parse(Deno.readTextFileSync("models/defaults.json")).wall as string;
     const results = [];
     for (const [name, env] of modes) {
       const port = f.port;
       const server = new Deno.Command(Deno.execPath(), {
         args: ["run", "--allow-read", "--allow-net", "--allow-env", "main.ts"],
-        env: { PORT: String(port), EDGEWM_MODELS: "models/wall/fp32", EDGEWM_MAX_QUEUE: "16", ...env },
+        // The served default of wall (requests name no variant, so they get it).
+        env: { PORT: String(port), EDGEWM_MODELS: `models/wall/${wallDefault}`, EDGEWM_MAX_QUEUE: "16", ...env },
         stdout: "null",
         stderr: "inherit",
       }).spawn();

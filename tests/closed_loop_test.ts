@@ -50,19 +50,28 @@ const SUITES = [
   { task: "wall", dir: "models/wall/fp32", planner: "mppi", episodes: 20, budget: 20, min: 0.65 },
 ];
 
+/** fp32 results on the protocol's episodes (fast preset), kept for the served-default comparisons below. */
+const FP32 = new Map<string, Awaited<ReturnType<typeof evaluate>>>();
+
+async function runModel(task: string, variant: string, planner = "fast", episodes = 20, budget = 20) {
+  const model = await WorldModel.load(`models/${task}/${variant}`, { threads: 2 });
+  const app = createApp({ models: new Map([[`${task}/${variant}`, model]]), isReady: () => true, log: () => {} });
+  const r = await evaluate(getTask(task), httpPlanner(app, task, variant, { preset: planner }), {
+    episodes,
+    seed: 0,
+    budget,
+    execute: 1,
+  });
+  if (variant === "fp32" && planner === "fast" && episodes === 20 && budget === 20) FP32.set(task, r);
+  return r;
+}
+
 for (const s of SUITES) {
   const what = `the ${s.dir.split("/")[2]} model (${s.planner})`;
   Deno.test(`${s.task}: ${what} reaches >= ${s.min} success over ${s.episodes} episodes (budget ${s.budget}), the oracle more`, async () => {
-    const model = await WorldModel.load(s.dir, { threads: 2 });
-    const id = `${s.task}/${model.card.variant}`;
-    const app = createApp({ models: new Map([[id, model]]), isReady: () => true, log: () => {} });
+    const variant = s.dir.split("/")[2], id = `${s.task}/${variant}`;
     const task = getTask(s.task);
-    const r = await evaluate(task, httpPlanner(app, s.task, model.card.variant, { preset: s.planner }), {
-      episodes: s.episodes,
-      seed: 0,
-      budget: s.budget,
-      execute: 1,
-    });
+    const r = await runModel(s.task, variant, s.planner, s.episodes, s.budget);
     const oracle = await runOracle(task, s.episodes, 0, s.budget);
     console.log(JSON.stringify({ model: id, planner: s.planner, success: r.success_at, oracle: oracle.success_at }));
     assert.ok(r.success_rate >= s.min, `model success ${r.success_rate} (${JSON.stringify(r.success_at)})`);
@@ -71,26 +80,20 @@ for (const s of SUITES) {
 }
 
 // The served low-bit defaults (models/defaults.json, chosen by the quantization study's rule) against
-// fp32 on the same episodes. The study measured wall gptq-w4g32 at 0.78 vs fp32 0.74 over 50 x 50
-// (study/REPORT.md), and 0.80 vs 0.80 through this suite; over these 20 episodes it may lose at most
-// 3 episodes net (0.15).
+// fp32 on the same episodes. The study measured, over 50 x 50 (study/REPORT.md): wall gptq-w4g32 0.78
+// vs 0.74, pointmaze gptq-w2g16 0.82 vs 0.86, reacher gptq-w4g32 0.82 vs 0.84, pusht gptq-w2g16 0.02
+// vs 0.06; wall's was 0.80 vs 0.80 through this suite. Over these 20 episodes a default may lose at
+// most 3 episodes net (0.15).
 const DEFAULTS: Record<string, string> = JSON.parse(Deno.readTextFileSync("models/defaults.json"));
+// pusht's fp32 success (0.05 here) leaves no floor above noise, so its default is held only to fp32's.
+const FLOOR: Record<string, number> = { wall: 0.5, pointmaze: 0.5, reacher: 0.5, pusht: 0 };
 for (const [task, variant] of Object.entries(DEFAULTS).filter(([, v]) => v !== "fp32")) {
   Deno.test(`${task}: the served default ${variant} plans within 0.15 of fp32 on the same 20 episodes (budget 20)`, async () => {
-    const run = async (v: string) => {
-      const model = await WorldModel.load(`models/${task}/${v}`, { threads: 2 });
-      const app = createApp({ models: new Map([[`${task}/${v}`, model]]), isReady: () => true, log: () => {} });
-      return await evaluate(getTask(task), httpPlanner(app, task, v, { preset: "fast" }), {
-        episodes: 20,
-        seed: 0,
-        budget: 20,
-        execute: 1,
-      });
-    };
-    const [q, f] = [await run(variant), await run("fp32")];
+    const q = await runModel(task, variant);
+    const f = FP32.get(task) ?? await runModel(task, "fp32");
     console.log(JSON.stringify({ task, variant, success: q.success_at, fp32: f.success_at }));
     assert.ok(q.success_rate >= f.success_rate - 0.15, `${variant} ${q.success_rate} vs fp32 ${f.success_rate}`);
-    assert.ok(q.success_rate >= 0.5, `${variant} success ${q.success_rate}`);
+    assert.ok(q.success_rate >= FLOOR[task], `${variant} success ${q.success_rate}`);
   });
 }
 
@@ -102,16 +105,9 @@ for (const [task, variant] of Object.entries(DEFAULTS).filter(([, v]) => v !== "
 // ignored the goal would keep it at 12.6 (the block moves only when pushed). The threshold, 0.7,
 // leaves room for sampling spread; the oracle must still reach >= 0.8 (measured 0.95).
 Deno.test("pusht: the served model cuts the distance to the goal state below 0.7 of the start, the oracle succeeds", async () => {
-  const model = await WorldModel.load("models/pusht/fp32", { threads: 2 });
-  const app = createApp({ models: new Map([["pusht/fp32", model]]), isReady: () => true, log: () => {} });
   const task = getTask("pusht");
   const episodes = 20, budget = 20;
-  const r = await evaluate(task, httpPlanner(app, "pusht", "fp32", { preset: "fast" }), {
-    episodes,
-    seed: 0,
-    budget,
-    execute: 1,
-  });
+  const r = FP32.get("pusht") ?? await runModel("pusht", "fp32");
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const start = mean(r.results.map((e) => {
     const ep = evaluationEpisode(task, 0, e.index);

@@ -72,8 +72,12 @@ Deno.test("fuzzed plan requests: never a 5xx; a 200 only with finite actions and
       // Keep plans small: fuzzing is about the inputs, not the search.
       const r = req as Record<string, unknown>;
       const p = (r.planner ?? {}) as Record<string, unknown>;
-      if (typeof p.samples === "number" && p.samples > 8) p.samples = 8;
-      if (typeof p.iterations === "number" && p.iterations > 2) p.iterations = 2;
+      // (Presets alone would mean up to 300 samples x 30 iterations: absent sizes are small ones too.)
+      if (p && typeof p === "object") {
+        if (p.samples === undefined || (typeof p.samples === "number" && p.samples > 8)) p.samples = 8;
+        if (p.iterations === undefined || (typeof p.iterations === "number" && p.iterations > 2)) p.iterations = 2;
+        if (p.topk === undefined) p.topk = 2;
+      }
       if (typeof p.horizon === "number" && p.horizon > 6) delete r.warm_start;
       const res = await app.request("/v1/plan", {
         method: "POST",
