@@ -112,7 +112,7 @@ export function verdictTasks(rows: RowResult[], tasks: string[]): Verdict {
   const lows: Record<string, number> = {};
   for (const t of tasks) {
     const ref = final(rows.find((r) => r.task === t && r.id === "fp32" && r.status === "done") ?? {} as RowResult);
-    if (ref === undefined) continue;
+    if (ref === undefined || ref < 0.3) continue; // a task its fp32 model rarely solves cannot show a threshold
     const ok = rows.filter((r) => r.task === t && r.family === "weight-only" && r.status === "done")
       .filter((r) => final(r)! >= 0.9 * ref).map((r) => setting(r)!.bits);
     if (ok.length) lows[t] = Math.min(...ok);
