@@ -24,9 +24,10 @@ async function profile(
   args: string[],
   env: Record<string, string>,
   port: number,
-  task: string,
+  model: string,
   plans: number,
 ) {
+  const [task, variant] = model.split("/");
   const t0 = performance.now();
   const p = new Deno.Command(Deno.execPath(), {
     args,
@@ -55,6 +56,7 @@ async function profile(
       const png = (s: Float64Array) => encodeBase64(encodePng(t.render(s, 64), 64, 64));
       return JSON.stringify({
         task,
+        variant,
         observation: { image: { png: png(ep.start) }, proprio: Array.from(t.proprio(ep.start)) },
         goal: { image: { png: png(ep.goal) }, proprio: Array.from(t.proprio(ep.goal)) },
         seed: i,
@@ -103,7 +105,6 @@ if (import.meta.main) {
       plans: { type: "int", default: 20, min: 3, max: 1000 },
       out: { type: "string", help: "path prefix for .json and .md" },
     }, "study/edge_profile.ts: the bundle on a constrained profile vs the unbundled server, side by side");
-    const task = f.model.split("/")[0];
     const dist = Deno.makeTempDirSync({ prefix: "edgewm-profile-" }) + "/dist";
     const sizes = await bundle(dist, [f.model]);
     const envs = ENV_NAMES.join(",");
@@ -121,7 +122,7 @@ if (import.meta.main) {
         ],
         { EDGEWM_WORKERS: "0", EDGEWM_THREADS: "1" },
         18601,
-        task,
+        f.model,
         f.plans,
       ),
     );
@@ -131,7 +132,7 @@ if (import.meta.main) {
         ["run", "--allow-read", "--allow-net", `--allow-env=${envs}`, "main.ts"],
         { EDGEWM_MODELS: `models/${f.model}` },
         18602,
-        task,
+        f.model,
         f.plans,
       ),
     );
@@ -141,7 +142,7 @@ if (import.meta.main) {
         ["run", "--allow-read", "--allow-net", `--allow-env=${envs}`, "main.ts"],
         { EDGEWM_MODELS: `models/${f.model}`, EDGEWM_WORKERS: "0", EDGEWM_THREADS: "2" },
         18603,
-        task,
+        f.model,
         f.plans,
       ),
     );

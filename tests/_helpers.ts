@@ -40,9 +40,18 @@ export function pngBomb(rawBytes: number): Uint8Array {
   return out;
 }
 
-/** Wait until a server on 127.0.0.1:port answers /ready with 200 (bounded: 60 s). */
-export async function waitReady(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+/**
+ * Wait until a server on 127.0.0.1:port answers /ready with 200 (bounded: 120 s). With `proc`, a
+ * server that exits first fails at once, with what it printed.
+ */
+export async function waitReady(port: number, proc?: Deno.ChildProcess): Promise<void> {
+  let exited: Deno.CommandStatus | null = null;
+  proc?.status.then((s) => (exited = s));
+  for (let i = 0; i < 600; i++) {
+    if (exited) {
+      const err = await new Response(proc!.stderr).text().catch(() => "");
+      throw new Error(`the server exited (${(exited as Deno.CommandStatus).code}) before it was ready: ${err}`);
+    }
     try {
       const r = await fetch(`http://127.0.0.1:${port}/ready`);
       await r.body?.cancel();

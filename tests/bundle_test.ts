@@ -46,7 +46,7 @@ Deno.test("the bundle serves with least privilege and no npm cache: a real plan,
   const port = 20000 + Math.floor(Math.random() * 1000);
   const p = start(port);
   try {
-    await waitReady(port);
+    await waitReady(port, p);
     const wall = getTask("wall");
     let seed = 0;
     const planner: Planner = {
@@ -79,8 +79,8 @@ Deno.test("the bundle serves with least privilege and no npm cache: a real plan,
     try {
       p.kill("SIGKILL");
     } catch { /* exited */ }
-    await p.stdout.cancel();
-    await p.stderr.cancel();
+    await p.stdout.cancel().catch(() => {});
+    await p.stderr.cancel().catch(() => {});
   }
 });
 

@@ -22,6 +22,7 @@ const png = (s: number[]) => encodeBase64(encodePng(wall.render(Float64Array.fro
 const plan = (planner: Record<string, unknown>) =>
   JSON.stringify({
     task: "wall",
+    variant: "fp32",
     observation: { image: { png: png([10, 20]) }, proprio: [10, 20] },
     goal: { image: { png: png([50, 40]) }, proprio: [50, 40] },
     planner,
@@ -49,7 +50,7 @@ Deno.test("planning workers keep /health answering under load; overload is shed 
   const port = 18000 + Math.floor(Math.random() * 1000);
   const p = start({ PORT: String(port), EDGEWM_WORKERS: "1", EDGEWM_MAX_QUEUE: "1", EDGEWM_DRAIN_MS: "20000" });
   try {
-    await waitReady(port);
+    await waitReady(port, p);
     const heavy = () =>
       fetch(`http://127.0.0.1:${port}/v1/plan`, {
         method: "POST",
@@ -86,8 +87,8 @@ Deno.test("planning workers keep /health answering under load; overload is shed 
     try {
       p.kill("SIGKILL");
     } catch { /* exited */ }
-    await p.stdout.cancel();
-    await p.stderr.cancel();
+    await p.stdout.cancel().catch(() => {});
+    await p.stderr.cancel().catch(() => {});
   }
 });
 
@@ -95,7 +96,7 @@ Deno.test("an oversized chunked body is cut off while streaming (413) without th
   const port = 19000 + Math.floor(Math.random() * 1000);
   const p = start({ PORT: String(port), EDGEWM_WORKERS: "1" });
   try {
-    await waitReady(port);
+    await waitReady(port, p);
     const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${p.pid}/status`))![1]) / 1024;
     const before = hwm();
     const chunk = new Uint8Array(1 << 20).fill(32);
@@ -125,7 +126,7 @@ Deno.test("an oversized chunked body is cut off while streaming (413) without th
   } finally {
     p.kill("SIGKILL");
     await p.status;
-    await p.stdout.cancel();
-    await p.stderr.cancel();
+    await p.stdout.cancel().catch(() => {});
+    await p.stderr.cancel().catch(() => {});
   }
 });
