@@ -56,7 +56,10 @@ export async function waitReady(port: number, proc?: Deno.ChildProcess): Promise
       const r = await fetch(`http://127.0.0.1:${port}/ready`);
       await r.body?.cancel();
       if (r.ok) return;
-    } catch { /* not listening yet */ }
+    } catch (e) {
+      // Not listening yet; but a missing permission never goes away by waiting.
+      if ((e as Error).name === "NotCapable" || e instanceof Deno.errors.PermissionDenied) throw e;
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the server on port ${port} never became ready`);

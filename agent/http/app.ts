@@ -184,6 +184,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
           edgewm_plans_running: queue.running,
           edgewm_plans_queued: queue.queued,
           edgewm_plan_capacity: queue.capacity,
+          process_resident_memory_bytes: Deno.memoryUsage().rss,
         }),
         200,
         { "content-type": "text/plain; version=0.0.4" },
