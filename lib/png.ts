@@ -61,13 +61,7 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8
     pngChunk("IDAT", new Uint8Array(deflateSync(raw, { level: 9 }))),
     pngChunk("IEND", new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export interface DecodedImage {
@@ -189,4 +183,15 @@ export function decodePng(bytes: Uint8Array, expect?: { width: number; height: n
     }
   }
   return { width, height, rgb };
+}
+
+/** The parts back to back in one array. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

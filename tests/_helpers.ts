@@ -1,7 +1,7 @@
 /** Test helpers. */
 import assert from "node:assert/strict";
 import { deflateSync } from "node:zlib";
-import { encodePng, pngChunk } from "../lib/png.ts";
+import { concatBytes, encodePng, pngChunk } from "../lib/png.ts";
 
 /**
  * Assert two byte or number arrays are equal, reporting the first difference.
@@ -31,13 +31,7 @@ export function pngBomb(rawBytes: number): Uint8Array {
   const idat = new Uint8Array(deflateSync(new Uint8Array(rawBytes), { level: 9 }));
   const ihdr = small.subarray(8, 8 + 25); // length, type, 13 data bytes, CRC: copied as is
   const parts = [small.subarray(0, 8), ihdr, pngChunk("IDAT", idat), pngChunk("IEND", new Uint8Array())];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**
@@ -63,4 +57,13 @@ export async function waitReady(port: number, proc?: Deno.ChildProcess): Promise
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the server on port ${port} never became ready`);
+}
+
+/** Kill a started server if it still runs, and release its pipes (test cleanup). */
+export async function stopServer(p: Deno.ChildProcess): Promise<void> {
+  try {
+    p.kill("SIGKILL");
+  } catch { /* exited */ }
+  await p.stdout.cancel().catch(() => {});
+  await p.stderr.cancel().catch(() => {});
 }

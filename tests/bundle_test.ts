@@ -2,7 +2,7 @@
 // started with least privilege (read only its own folder, one port, the variables it reads; no FFI,
 // no writes, no subprocesses) and an empty Deno cache, so anything it needed from outside fails.
 import assert from "node:assert/strict";
-import { waitReady } from "./_helpers.ts";
+import { stopServer, waitReady } from "./_helpers.ts";
 import { bundle } from "../deploy/bundle.ts";
 import { ENV_NAMES } from "../agent/http/config.ts";
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
@@ -76,11 +76,7 @@ Deno.test("the bundle serves with least privilege and no npm cache: a real plan,
     p.kill("SIGTERM");
     assert.equal((await p.status).code, 0);
   } finally {
-    try {
-      p.kill("SIGKILL");
-    } catch { /* exited */ }
-    await p.stdout.cancel().catch(() => {});
-    await p.stderr.cancel().catch(() => {});
+    await stopServer(p);
   }
 });
 

@@ -1,7 +1,7 @@
 // The server as a deployed process (`main.ts`): environment validation, planning workers that keep
 // the HTTP thread answering, a streamed body limit, and a graceful drain on SIGTERM.
 import assert from "node:assert/strict";
-import { waitReady } from "./_helpers.ts";
+import { stopServer, waitReady } from "./_helpers.ts";
 import { encodeBase64 } from "../lib/base64.ts";
 import { encodePng } from "../lib/png.ts";
 import { getTask } from "../tasks/registry.ts";
@@ -84,11 +84,7 @@ Deno.test("planning workers keep /health answering under load; overload is shed 
     assert.equal(st.code, 0);
     console.log(JSON.stringify({ health_ms_under_load: +healthMs.toFixed(1), statuses }));
   } finally {
-    try {
-      p.kill("SIGKILL");
-    } catch { /* exited */ }
-    await p.stdout.cancel().catch(() => {});
-    await p.stderr.cancel().catch(() => {});
+    await stopServer(p);
   }
 });
 
