@@ -9,7 +9,8 @@
  * web), EDGEWM_THREADS, EDGEWM_MAX_QUEUE, EDGEWM_DEADLINE_MS, EDGEWM_DRAIN_MS, EDGEWM_MAX_BODY_BYTES,
  * EDGEWM_API_KEY, EDGEWM_CORS_ORIGINS.
  *
- * On SIGTERM or SIGINT it stops accepting, lets in-flight plans finish for up to EDGEWM_DRAIN_MS,
+ * The same module runs on Deno and on Node (the bundle: `node dist/edgewm.js`); lib/platform.ts
+ * holds the few calls that differ. On SIGTERM or SIGINT it stops accepting, lets in-flight plans finish for up to EDGEWM_DRAIN_MS,
  * and exits 0.
  */
 import { createApp } from "./agent/http/app.ts";
@@ -20,6 +21,7 @@ import { loadModelCard, type ModelCard } from "./agent/model_card.ts";
 import { WorldModel } from "./agent/world_model.ts";
 import { encodeBase64 } from "./lib/base64.ts";
 import { UserError } from "./lib/errors.ts";
+import { envVar, exit, onSignal, readText, serveHttp } from "./lib/platform.ts";
 import { encodePng } from "./lib/png.ts";
 import { evaluationEpisode } from "./tasks/evaluation.ts";
 import { getTask } from "./tasks/registry.ts";
@@ -43,14 +45,14 @@ function exampleRequest(card: ModelCard) {
 function fail(e: unknown): never {
   if (e instanceof UserError) {
     console.error(`error: ${e.message}`);
-    Deno.exit(2);
+    exit(2);
   }
   throw e;
 }
 
 try {
-  const config = readConfig((k) => Deno.env.get(k));
-  const defaults: Record<string, string> = JSON.parse(Deno.readTextFileSync(`${HOME}models/defaults.json`));
+  const config = readConfig(envVar);
+  const defaults: Record<string, string> = JSON.parse(readText(`${HOME}models/defaults.json`));
   const dirs = config.models ?? Object.entries(defaults).map(([task, variant]) => `${HOME}models/${task}/${variant}`);
   // Every card and file hash is checked before the server listens: a bad model is one line, exit 2.
   const cards = new Map<string, ModelCard>();
@@ -71,7 +73,7 @@ try {
     corsOrigins: config.corsOrigins,
     example: exampleRequest([...cards.values()][0]),
   });
-  const server = Deno.serve({
+  const server = await serveHttp({
     port: config.port,
     hostname: config.host,
     onListen: ({ hostname, port }) =>
@@ -89,10 +91,10 @@ try {
     ]);
     await queue.close(0);
     console.log(drained ? "drained; bye" : "drain time is up; bye");
-    Deno.exit(0);
+    exit(0);
   };
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  onSignal("SIGTERM", () => stop("SIGTERM"));
+  onSignal("SIGINT", () => stop("SIGINT"));
 
   if (config.workers > 0) {
     // onnxruntime-web plans on the calling thread: the plans go to workers, the HTTP thread stays free.

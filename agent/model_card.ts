@@ -4,8 +4,9 @@
  * sha256, or loading stops with a `ModelLoadError` that says which field or file and why.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { UserError } from "../lib/errors.ts";
+import { readBytes, readText } from "../lib/platform.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 
 /** The hex sha256 that model cards record for each file. */
@@ -130,7 +131,7 @@ export function validateModelCard(raw: unknown, where: string): ModelCard {
 export function loadModelCard(dir: string): ModelCard {
   let text: string;
   try {
-    text = Deno.readTextFileSync(`${dir}/model.json`);
+    text = readText(`${dir}/model.json`);
   } catch (e) {
     throw new ModelLoadError(`${dir}: cannot read model.json (${(e as Error).message})`);
   }
@@ -144,7 +145,7 @@ export function loadModelCard(dir: string): ModelCard {
   for (const [name, { sha256: expected }] of Object.entries(card.files)) {
     let bytes: Uint8Array;
     try {
-      bytes = Deno.readFileSync(`${dir}/${name}`);
+      bytes = readBytes(`${dir}/${name}`);
     } catch {
       throw new ModelLoadError(`${dir}/${name} is listed in model.json but missing`);
     }

@@ -7,6 +7,7 @@
  * once, not per sample) and applies the predictor autoregressively, feeding
  * back only the newest num_hist frames.
  */
+import { readBytes } from "../lib/platform.ts";
 import { loadModelCard, ModelCard, ModelLoadError } from "./model_card.ts";
 
 export interface Latent {
@@ -55,7 +56,7 @@ export class WorldModel {
       try {
         // onnxruntime-node uses every core unless told; the wasm backend takes its count from ortFor.
         const opts = options.backend === "node" ? { intraOpNumThreads: options.threads ?? 2 } : {};
-        return await ort.InferenceSession.create(Deno.readFileSync(`${dir}/${name}`), opts);
+        return await ort.InferenceSession.create(readBytes(`${dir}/${name}`), opts);
       } catch (e) {
         throw new ModelLoadError(`${dir}/${name}: onnxruntime cannot load it (${(e as Error).message})`);
       }

@@ -1,7 +1,8 @@
 /**
  * The constrained-host profile, side by side in one run: the bundle on one wasm thread with no
- * planning workers (hosts without workers) and a 128 MB V8 heap, against the unbundled source
- * server with planning workers and 2 wasm threads. One task's model (wall; --model to change).
+ * planning workers (hosts without workers) and a 128 MB V8 heap, on Deno (also with V8's baseline
+ * wasm compiler only), on Node and (with --workerd) on workerd, against the unbundled source server with planning workers and
+ * with 2 wasm threads. One task's model (wall; --model to change).
  * Reported: cold start to /ready, resident memory idle and peak under 8 concurrent clients, and
  * replan p50/p95 of sequential plans. Traffic goes to 127.0.0.1 only; loops are bounded.
  *
@@ -10,6 +11,7 @@
 import { percentile } from "../agent/eval.ts";
 import { ENV_NAMES } from "../agent/http/config.ts";
 import { bundle } from "../deploy/bundle.ts";
+import { bundleWorkers } from "../deploy/workers_bundle.ts";
 import { encodeBase64 } from "../lib/base64.ts";
 import { parseFlags, runCli } from "../lib/cli.ts";
 import { encodePng } from "../lib/png.ts";
@@ -21,6 +23,7 @@ const rss = (pid: number, key: "VmRSS" | "VmHWM") =>
 
 async function profile(
   name: string,
+  cmd: string,
   args: string[],
   env: Record<string, string>,
   port: number,
@@ -29,7 +32,7 @@ async function profile(
 ) {
   const [task, variant] = model.split("/");
   const t0 = performance.now();
-  const p = new Deno.Command(Deno.execPath(), {
+  const p = new Deno.Command(cmd, {
     args,
     env: { PORT: String(port), ...env },
     stdout: "null",
@@ -104,31 +107,79 @@ if (import.meta.main) {
       model: { type: "string", default: "wall/fp32", help: "task/variant" },
       plans: { type: "int", default: 20, min: 3, max: 1000 },
       out: { type: "string", help: "path prefix for .json and .md" },
+      node: { type: "string", default: "node", help: "Node to profile the bundle on too ('' to skip)" },
+      workerd: { type: "string", default: "", help: "a workerd binary, to profile the Workers bundle too" },
     }, "study/edge_profile.ts: the bundle on a constrained profile vs the unbundled server, side by side");
     const dist = Deno.makeTempDirSync({ prefix: "edgewm-profile-" }) + "/dist";
     const sizes = await bundle(dist, [f.model]);
     const envs = ENV_NAMES.join(",");
     const rows = [];
+    const small = { EDGEWM_WORKERS: "0", EDGEWM_THREADS: "1" };
+    const leastDeno = (v8: string) => [
+      "run",
+      `--v8-flags=${v8}`,
+      `--allow-read=${dist}`,
+      "--allow-net=127.0.0.1",
+      `--allow-env=${envs}`,
+      `${dist}/edgewm.js`,
+    ];
+    const deno = Deno.execPath();
     rows.push(
       await profile(
-        "bundle: 1 wasm thread, no workers, 128 MB heap",
-        [
-          "run",
-          "--v8-flags=--max-old-space-size=128",
-          `--allow-read=${dist}`,
-          "--allow-net=127.0.0.1",
-          `--allow-env=${envs}`,
-          `${dist}/edgewm.js`,
-        ],
-        { EDGEWM_WORKERS: "0", EDGEWM_THREADS: "1" },
+        "bundle on Deno: 1 wasm thread, no workers, 128 MB heap",
+        deno,
+        leastDeno("--max-old-space-size=128"),
+        small,
         18601,
         f.model,
         f.plans,
       ),
     );
+    // What V8's optimising wasm tier costs at start and in memory, and buys in replan time.
+    rows.push(
+      await profile(
+        "the same, baseline wasm compiler only (--liftoff-only)",
+        deno,
+        leastDeno("--max-old-space-size=128,--liftoff-only"),
+        small,
+        18604,
+        f.model,
+        f.plans,
+      ),
+    );
+    if (f.node) {
+      rows.push(
+        await profile(
+          "bundle on Node: 1 wasm thread, no workers, 128 MB heap, fs reads of dist only",
+          f.node,
+          ["--max-old-space-size=128", "--experimental-permission", `--allow-fs-read=${dist}/*`, `${dist}/edgewm.js`],
+          small,
+          18605,
+          f.model,
+          f.plans,
+        ),
+      );
+    }
+    if (f.workerd) {
+      // workerd loads the models on the first request: /ready answers once they are loaded.
+      const workers = await bundleWorkers(`${dist}/workers`, [f.model]);
+      rows.push({
+        ...(await profile(
+          "bundle on workerd (Workers runtime): 1 wasm thread, plans on the request",
+          f.workerd,
+          ["serve", `${dist}/workers/config.capnp`, "--socket-addr", "http=127.0.0.1:18606"],
+          {},
+          18606,
+          f.model,
+          f.plans,
+        )),
+        code_and_wasm_gzip_bytes: workers.code_and_wasm_gzip_bytes,
+      });
+    }
     rows.push(
       await profile(
         "source server: 2 workers, 1 wasm thread each",
+        deno,
         ["run", "--allow-read", "--allow-net", `--allow-env=${envs}`, "main.ts"],
         { EDGEWM_MODELS: `models/${f.model}` },
         18602,
@@ -139,6 +190,7 @@ if (import.meta.main) {
     rows.push(
       await profile(
         "source server: on the HTTP thread, 2 wasm threads",
+        deno,
         ["run", "--allow-read", "--allow-net", `--allow-env=${envs}`, "main.ts"],
         { EDGEWM_MODELS: `models/${f.model}`, EDGEWM_WORKERS: "0", EDGEWM_THREADS: "2" },
         18603,

@@ -12,6 +12,17 @@ const HOME = Deno.makeTempDirSync({ prefix: "edgewm-edge-" });
 const DIST = `${HOME}/dist`;
 const sizes = await bundle(DIST, ["wall/fp32"]);
 
+/** Node, where this machine has it (CI installs Deno through npm, so it does there). */
+const NODE = (() => {
+  try {
+    return new Deno.Command("node", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync().success
+      ? "node"
+      : null;
+  } catch {
+    return null;
+  }
+})();
+
 function start(port: number, dist = DIST) {
   return new Deno.Command(Deno.execPath(), {
     args: [
@@ -47,29 +58,7 @@ Deno.test("the bundle serves with least privilege and no npm cache: a real plan,
   const p = start(port);
   try {
     await waitReady(port, p);
-    const wall = getTask("wall");
-    let seed = 0;
-    const planner: Planner = {
-      async plan(obs, goal, warm) {
-        const res = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            task: "wall",
-            observation: { image: { rgb: Array.from(obs.image()) }, proprio: Array.from(obs.proprio) },
-            goal: { image: { rgb: Array.from(goal.image()) }, proprio: Array.from(goal.proprio) },
-            warm_start: warm ? Array.from(warm) : undefined,
-            seed: seed++,
-          }),
-        });
-        const json = await res.json();
-        assert.equal(res.status, 200, JSON.stringify(json));
-        assert.equal(json.actions.length, 5);
-        assert.equal(json.env_actions.length, 25);
-        return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start) };
-      },
-    };
-    const r = await evaluate(wall, planner, { episodes: 8, seed: 0, budget: 20, execute: 1 });
+    const r = await closedLoop(port, 8);
     console.log(JSON.stringify({ bundle: sizes, success: r.success_at }));
     // Measured 0.80 over 20 episodes through the source server; 8 episodes leave room for spread.
     assert.ok(r.success_rate >= 0.5, `closed-loop success through the bundle ${r.success_rate}`);
@@ -78,6 +67,62 @@ Deno.test("the bundle serves with least privilege and no npm cache: a real plan,
   } finally {
     await stopServer(p);
   }
+});
+
+/** Plan a few wall episodes through a server on `port`, as a client would. */
+async function closedLoop(port: number, episodes: number) {
+  const wall = getTask("wall");
+  let seed = 0;
+  const planner: Planner = {
+    async plan(obs, goal, warm) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          task: "wall",
+          observation: { image: { rgb: Array.from(obs.image()) }, proprio: Array.from(obs.proprio) },
+          goal: { image: { rgb: Array.from(goal.image()) }, proprio: Array.from(goal.proprio) },
+          warm_start: warm ? Array.from(warm) : undefined,
+          seed: seed++,
+        }),
+      });
+      const json = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(json));
+      assert.equal(json.actions.length, 5);
+      assert.equal(json.env_actions.length, 25);
+      return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start) };
+    },
+  };
+  return await evaluate(wall, planner, { episodes, seed: 0, budget: 20, execute: 1 });
+}
+
+Deno.test({
+  name:
+    "the same bundle runs on Node, reading only its folder (Node's permission model): plans, closes the loop, SIGTERM exits 0",
+  ignore: NODE === null,
+  async fn() {
+    const port = 22000 + Math.floor(Math.random() * 1000);
+    const p = new Deno.Command(NODE!, {
+      // No workers on this host profile: Node's permission model would need --allow-worker for them.
+      args: ["--experimental-permission", `--allow-fs-read=${DIST}/*`, `${DIST}/edgewm.js`],
+      cwd: HOME,
+      env: { PORT: String(port), EDGEWM_WORKERS: "0", PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    try {
+      await waitReady(port, p);
+      const models = await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json();
+      assert.deepEqual(models.models.map((m: { id: string }) => m.id), ["wall/fp32"]);
+      const r = await closedLoop(port, 4);
+      assert.ok(r.success_rate >= 0.5, `closed-loop success through the bundle on Node ${r.success_rate}`);
+      p.kill("SIGTERM");
+      assert.equal((await p.status).code, 0);
+    } finally {
+      await stopServer(p);
+    }
+  },
 });
 
 Deno.test("a corrupt or missing model in the bundle: one line naming the file, a non-zero exit, never a half-ready server", async () => {
@@ -93,12 +138,22 @@ Deno.test("a corrupt or missing model in the bundle: one line naming the file, a
   const pred = Deno.readFileSync(`${DIST}/models/wall/fp32/predictor.onnx`);
   pred[1000] ^= 0xff;
   Deno.writeFileSync(`${copy}/models/wall/fp32/predictor.onnx`, pred);
+  const onNode = (port: number) =>
+    new Deno.Command(NODE!, {
+      args: [`${copy}/edgewm.js`],
+      env: { PORT: String(port), EDGEWM_WORKERS: "0" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
   for (const broken of ["corrupt", "missing"]) {
     if (broken === "missing") Deno.removeSync(`${copy}/models/wall/fp32/predictor.onnx`);
-    const out = await start(21000 + Math.floor(Math.random() * 1000), copy).output();
-    const err = new TextDecoder().decode(out.stderr).trim();
-    assert.notEqual(out.code, 0, broken);
-    assert.equal(err.split("\n").length, 1, `${broken}: ${err}`);
-    assert.match(err, /predictor\.onnx/);
+    for (const host of NODE ? ["deno", "node"] : ["deno"]) {
+      const port = 21000 + Math.floor(Math.random() * 1000);
+      const out = await (host === "deno" ? start(port, copy) : onNode(port)).output();
+      const err = new TextDecoder().decode(out.stderr).trim();
+      assert.notEqual(out.code, 0, `${host}, ${broken}`);
+      assert.equal(err.split("\n").length, 1, `${host}, ${broken}: ${err}`);
+      assert.match(err, /predictor\.onnx/);
+    }
   }
 });

@@ -14,6 +14,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { z } from "zod";
+import { residentBytes } from "../../lib/platform.ts";
 import type { ModelCard } from "../model_card.ts";
 import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
 import type { WorldModel } from "../world_model.ts";
@@ -48,6 +49,8 @@ export interface AppOptions {
   corsOrigins?: string[];
   /** A plan request that succeeds, shown by /docs and in the OpenAPI document. */
   example?: unknown;
+  /** More gauges for /metrics (a Workers host reports its wasm memory: it has no process RSS). */
+  gauges?: () => Record<string, number>;
   /** JSON log lines go here (default: console.log; tests pass a no-op). */
   log?: (line: Record<string, unknown>) => void;
 }
@@ -176,20 +179,20 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", (c) => o.isReady() ? c.json({ status: "ready" }) : c.json({ error: "models are loading" }, 503));
-  app.get(
-    "/metrics",
-    (c) =>
-      c.text(
-        metrics.text({
-          edgewm_plans_running: queue.running,
-          edgewm_plans_queued: queue.queued,
-          edgewm_plan_capacity: queue.capacity,
-          process_resident_memory_bytes: Deno.memoryUsage().rss,
-        }),
-        200,
-        { "content-type": "text/plain; version=0.0.4" },
-      ),
-  );
+  app.get("/metrics", (c) => {
+    const rss = residentBytes();
+    return c.text(
+      metrics.text({
+        edgewm_plans_running: queue.running,
+        edgewm_plans_queued: queue.queued,
+        edgewm_plan_capacity: queue.capacity,
+        ...(rss === undefined ? {} : { process_resident_memory_bytes: rss }),
+        ...o.gauges?.(),
+      }),
+      200,
+      { "content-type": "text/plain; version=0.0.4" },
+    );
+  });
   app.get("/openapi.json", (c) => c.json(openApiDocument(o.example)));
   app.get("/docs", (c) => c.html(DOCS_HTML));
 

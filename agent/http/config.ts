@@ -2,8 +2,9 @@
  * The server's configuration, read from the environment once at start and validated completely:
  * a bad value is one line naming the variable (main.ts exits 2), never a silent default.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { UserError } from "../../lib/errors.ts";
+import { cores as hostCores } from "../../lib/platform.ts";
 
 export class ConfigError extends UserError {
   override name = "ConfigError";
@@ -57,7 +58,7 @@ export interface ServerConfig {
 /** Parse the environment; the first bad variable is a `ConfigError` naming it and its value. */
 export function readConfig(
   env: (k: string) => string | undefined,
-  cores = navigator.hardwareConcurrency,
+  cores = hostCores(),
 ): ServerConfig {
   const v: Record<string, unknown> = {};
   for (const name of ENV_NAMES) {

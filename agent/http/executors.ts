@@ -3,6 +3,7 @@
  * kernels off the JS thread, and tests want no workers), and a planning worker (onnxruntime-web runs
  * inference on the calling thread, so the HTTP thread must not be that thread).
  */
+import { startWorker, type WorkerHandle } from "../../lib/platform.ts";
 import { ModelLoadError } from "../model_card.ts";
 import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
 import { type BackendName, WorldModel } from "../world_model.ts";
@@ -70,12 +71,12 @@ export function fromWire(w: WireError): Error {
 
 /** A planning worker (plan_worker.ts) holding its own copy of every model. */
 export class WorkerExecutor implements Executor {
-  readonly #worker: Worker;
+  readonly #worker: WorkerHandle;
   readonly #flag = new Int32Array(new SharedArrayBuffer(4));
   #pending: { resolve: (o: PlanOutput) => void; reject: (e: unknown) => void } | null = null;
   #failed: Error | null = null;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: WorkerHandle) {
     this.#worker = worker;
   }
 
@@ -83,26 +84,23 @@ export class WorkerExecutor implements Executor {
   static async start(dirs: string[], backend: BackendName, threads: number): Promise<WorkerExecutor> {
     // From source the worker is plan_worker.ts beside this file; in the bundle, plan_worker.js beside it.
     const file = import.meta.url.endsWith(".ts") ? "./plan_worker.ts" : "./plan_worker.js";
-    const worker = new Worker(new URL(file, import.meta.url).href, { type: "module" });
+    const worker = await startWorker(new URL(file, import.meta.url));
     const ex = new WorkerExecutor(worker);
     await new Promise<void>((resolve, reject) => {
-      worker.onmessage = (e) => {
-        if (e.data.kind === "loaded") resolve();
-        else if (e.data.kind === "load-error") reject(fromWire(e.data.error));
-      };
-      worker.onerror = (e) => {
-        e.preventDefault();
-        reject(new Error(`planning worker failed to start: ${e.message}`));
-      };
-      worker.postMessage({ kind: "load", dirs, backend, threads, flag: ex.#flag });
+      worker.onMessage((data) => {
+        const m = data as { kind: string; error?: WireError };
+        if (m.kind === "loaded") resolve();
+        else if (m.kind === "load-error") reject(fromWire(m.error!));
+      });
+      worker.onError((message) => reject(new Error(`planning worker failed to start: ${message}`)));
+      worker.post({ kind: "load", dirs, backend, threads, flag: ex.#flag });
     });
-    worker.onmessage = (e) => ex.#onMessage(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      ex.#failed = new Error(`planning worker crashed: ${e.message}`);
+    worker.onMessage((data) => ex.#onMessage(data as { kind: string; out?: PlanOutput; error?: WireError }));
+    worker.onError((message) => {
+      ex.#failed = new Error(`planning worker crashed: ${message}`);
       ex.#pending?.reject(ex.#failed);
       ex.#pending = null;
-    };
+    });
     return ex;
   }
 
@@ -119,7 +117,7 @@ export class WorkerExecutor implements Executor {
     Atomics.store(this.#flag, 0, 0);
     return new Promise((resolve, reject) => {
       this.#pending = { resolve, reject };
-      this.#worker.postMessage({ kind: "plan", job });
+      this.#worker.post({ kind: "plan", job });
     });
   }
   cancel(): void {

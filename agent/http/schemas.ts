@@ -3,7 +3,7 @@
  * Objects are strict (an unknown key is an error naming it), numbers that reach the model must be
  * finite in float32, and every documented limit fits inside the body limit.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { TASK_NAMES } from "../../tasks/task.ts";
 
 /** A number the model will see as float32: finite after conversion (|x| < 3.4e38). */

@@ -1,0 +1,160 @@
+/**
+ * The host under the server: Deno, Node, or a Workers runtime (workerd). The few calls that differ
+ * (environment, file reads, resident memory, exit, signals, serving HTTP, planning workers) live
+ * here; everything else the server runs is web-standard and the same on all of them. Node-only
+ * modules are imported dynamically, so a Deno run never loads them. A Workers runtime has no file
+ * system: its files (the models) arrive as modules and are handed in with `provideFiles`.
+ */
+
+/** The Deno namespace where it exists (typed by Deno's own declarations), else undefined. */
+const deno: typeof Deno | undefined = (globalThis as { Deno?: typeof Deno }).Deno;
+
+/** What Node puts on globalThis; only read when Deno is absent. */
+interface NodeProcess {
+  env: Record<string, string | undefined>;
+  memoryUsage(): { rss: number };
+  exit(code: number): never;
+  on(signal: string, fn: () => void): void;
+}
+const nodeProcess = () => (globalThis as unknown as { process: NodeProcess }).process;
+
+const userAgent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? "";
+
+export const host: "deno" | "node" | "workers" = deno
+  ? "deno"
+  : userAgent.startsWith("Cloudflare-Workers")
+  ? "workers"
+  : "node";
+
+// Node's fs and os, loaded once before first use (top-level await only on Node).
+const fs: { readFileSync(path: string): Uint8Array } | undefined = host === "node"
+  ? await import("node:fs")
+  : undefined;
+const os: { availableParallelism(): number } | undefined = host === "node" ? await import("node:os") : undefined;
+
+const provided = new Map<string, Uint8Array>();
+
+/** Files by path for hosts without a file system; a provided path is read from here on any host. */
+export function provideFiles(files: Record<string, Uint8Array>): void {
+  for (const [path, bytes] of Object.entries(files)) provided.set(path, bytes);
+}
+
+export function readBytes(path: string): Uint8Array {
+  const mem = provided.get(path);
+  if (mem) return mem;
+  if (deno) return deno.readFileSync(path);
+  if (!fs) throw new Error(`${path}: no such file (this host has no file system; provide it with provideFiles)`);
+  const b = fs.readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function readText(path: string): string {
+  return new TextDecoder().decode(readBytes(path));
+}
+
+export function envVar(name: string): string | undefined {
+  return deno ? deno.env.get(name) : nodeProcess().env[name];
+}
+
+/** CPU cores this process may use (Node 20 has no navigator). */
+export function cores(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return nav?.hardwareConcurrency ?? os?.availableParallelism() ?? 1;
+}
+
+/** Resident memory of this process; undefined where the host does not tell (a Workers isolate). */
+export function residentBytes(): number | undefined {
+  if (deno) return deno.memoryUsage().rss;
+  return host === "node" ? nodeProcess().memoryUsage().rss : undefined;
+}
+
+export function exit(code: number): never {
+  return deno ? deno.exit(code) : nodeProcess().exit(code);
+}
+
+export function onSignal(signal: "SIGTERM" | "SIGINT", fn: () => void): void {
+  if (deno) deno.addSignalListener(signal, fn);
+  else nodeProcess().on(signal, fn);
+}
+
+export interface HttpServer {
+  /** Stop accepting; resolves when in-flight requests have been answered. */
+  shutdown(): Promise<void>;
+}
+
+/** Serve `fetch` on hostname:port (Deno.serve, or Node's http through Hono's adapter). */
+export async function serveHttp(
+  o: { port: number; hostname: string; onListen: (addr: { hostname: string; port: number }) => void },
+  fetch: (req: Request) => Response | Promise<Response>,
+): Promise<HttpServer> {
+  if (deno) {
+    const s = deno.serve({ port: o.port, hostname: o.hostname, onListen: o.onListen }, fetch);
+    return { shutdown: () => s.shutdown() };
+  }
+  const { serve } = await import("@hono/node-server");
+  const s = serve(
+    { fetch, port: o.port, hostname: o.hostname },
+    (info) => o.onListen({ ...info, hostname: o.hostname }),
+  );
+  return {
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        // Keep-alive connections with no request in flight would hold close() open until they time out.
+        (s as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      }),
+  };
+}
+
+/** The main thread's handle on a worker: a web Worker on Deno, a worker_threads Worker on Node. */
+export interface WorkerHandle {
+  post(message: unknown): void;
+  onMessage(fn: (data: unknown) => void): void;
+  /** A failure inside the worker (uncaught error, failed start). */
+  onError(fn: (message: string) => void): void;
+  terminate(): void;
+}
+
+export async function startWorker(url: URL): Promise<WorkerHandle> {
+  if (deno) {
+    const w = new Worker(url.href, { type: "module" });
+    return {
+      post: (m) => w.postMessage(m),
+      onMessage: (fn) => (w.onmessage = (e) => fn(e.data)),
+      onError: (fn) => (w.onerror = (e) => {
+        e.preventDefault();
+        fn(e.message);
+      }),
+      terminate: () => w.terminate(),
+    };
+  }
+  const { Worker: NodeWorker } = await import("node:worker_threads");
+  const w = new NodeWorker(url);
+  let onMessage: (data: unknown) => void = () => {}, onError: (message: string) => void = () => {};
+  w.on("message", (m) => onMessage(m));
+  w.on("error", (e) => onError((e as Error).message));
+  return {
+    post: (m) => w.postMessage(m),
+    onMessage: (fn) => (onMessage = fn),
+    onError: (fn) => (onError = fn),
+    terminate: () => void w.terminate(),
+  };
+}
+
+/** The worker's side of the channel to the thread that started it. */
+export interface ParentPort {
+  post(message: unknown): void;
+  onMessage(fn: (data: unknown) => void): void;
+}
+
+export async function parentPort(): Promise<ParentPort> {
+  if (deno) {
+    const self = globalThis as unknown as {
+      postMessage(m: unknown): void;
+      onmessage: ((e: MessageEvent) => void) | null;
+    };
+    return { post: (m) => self.postMessage(m), onMessage: (fn) => (self.onmessage = (e) => fn(e.data)) };
+  }
+  const port = (await import("node:worker_threads")).parentPort!;
+  return { post: (m) => port.postMessage(m), onMessage: (fn) => port.on("message", fn) };
+}
