@@ -65,6 +65,10 @@ export function workersHandler(inputs: WorkersInputs): { fetch(req: Request): Pr
     }
     app = createApp({
       models,
+      // A Workers runtime cancels a request whose promise another request settles (a shared queue
+      // would do that): every request gets its own slot, and the isolate's one thread interleaves them.
+      maxConcurrent: 64,
+      maxQueue: 0,
       defaults: inputs.defaults,
       isReady: () => true,
       gauges: (): Record<string, number> => (memory ? { edgewm_wasm_memory_bytes: memory.buffer.byteLength } : {}),

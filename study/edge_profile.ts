@@ -71,6 +71,7 @@ async function profile(
         method: "POST",
         headers: { "content-type": "application/json" },
         body: req(i),
+        signal: AbortSignal.timeout(120_000), // a server that never answers fails the profile, not hangs it
       });
       await r.body?.cancel();
       return { ms: performance.now() - t1, status: r.status };

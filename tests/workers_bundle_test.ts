@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { stopServer, waitReady } from "./_helpers.ts";
 import { bundleWorkers } from "../deploy/workers_bundle.ts";
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
+import { Rng } from "../lib/rng.ts";
 import { getTask } from "../tasks/registry.ts";
 
 function findWorkerd(): string | null {
@@ -70,6 +71,21 @@ Deno.test({
         },
       };
       const r = await evaluate(wall, planner, { episodes: 4, seed: 0, budget: 20, execute: 1 });
+      // Concurrent requests share the isolate: none may wait on another's promise (workerd cancels those).
+      const statuses = await Promise.all([0, 1, 2, 3].map(async (i) => {
+        const obs = {
+          image: { rgb: Array.from(wall.render(wall.sampleEpisode(new Rng(i)).start, 64)) },
+          proprio: [0, 0],
+        };
+        const res = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ task: "wall", observation: obs, goal: obs, seed: i }),
+        });
+        await res.body?.cancel();
+        return res.status;
+      }));
+      assert.deepEqual(statuses, [200, 200, 200, 200]);
       console.log(JSON.stringify({ workers: sizes, success: r.success_at }));
       // 0.80 over 20 episodes through the source server; 4 episodes leave room for spread.
       assert.ok(r.success_rate >= 0.5, `closed-loop success on workerd ${r.success_rate}`);

@@ -25,9 +25,16 @@ export interface OraclePreset {
    * action's frameskip steps: H x A numbers instead of H x frameskip x A.
    */
   hold?: boolean;
-  /** Planning cost of a final state (default: the task's `oracleCost`, else its true distance). */
+  /** Planning cost of a state (default: the task's `oracleCost`, else its true distance). */
   cost?: (state: Float64Array, goal: Float64Array) => number;
+  /**
+   * Which states a sequence is scored on: the last one only ("final"), or the mean over the state after
+   * every model action ("sum"), the states the protocol checks success at. "min": the closest of them.
+   */
+  objective?: OracleObjective;
 }
+
+export type OracleObjective = "final" | "sum" | "min";
 
 /** Per-task CEM settings (measured in README: each reaches >= 0.9 on 20 episodes). */
 export const ORACLE_PRESETS: Record<TaskName, OraclePreset> = {
@@ -46,8 +53,9 @@ export function oraclePlanner(task: Task, preset: OraclePreset = ORACLE_PRESETS[
   const D = preset.hold ? A : F * A; // numbers CEM searches per model action
   const opts: CemOptions = { ...preset.cem, ...tiledActionBounds(task, D) };
   const H = opts.horizon, L = H * D;
-  const finalCost = preset.cost ?? task.oracleCost?.bind(task) ??
+  const stateCost = preset.cost ?? task.oracleCost?.bind(task) ??
     ((s: Float64Array, g: Float64Array) => task.distance(s, g));
+  const objective = preset.objective ?? "final";
   // Env action k of a searched sequence.
   const envAction = (seq: Float32Array, k: number) =>
     preset.hold ? seq.subarray(Math.floor(k / F) * A, Math.floor(k / F) * A + A) : seq.subarray(k * A, (k + 1) * A);
@@ -57,8 +65,16 @@ export function oraclePlanner(task: Task, preset: OraclePreset = ORACLE_PRESETS[
         const J = new Float64Array(n);
         for (let i = 0; i < n; i++) {
           const sim = task.create(obs.state), seq = batch.subarray(i * L, (i + 1) * L);
-          for (let k = 0; k < H * F; k++) sim.step(envAction(seq, k));
-          J[i] = finalCost(sim.state(), goal.state);
+          let sum = 0, min = Infinity;
+          for (let k = 0; k < H * F; k++) {
+            sim.step(envAction(seq, k));
+            if (objective !== "final" && (k + 1) % F === 0) {
+              const c = stateCost(sim.state(), goal.state);
+              sum += c / H;
+              min = Math.min(min, c);
+            }
+          }
+          J[i] = objective === "sum" ? sum : objective === "min" ? min : stateCost(sim.state(), goal.state);
         }
         return J;
       };
@@ -78,8 +94,8 @@ export function runOracle(
   budget = 50,
   onEpisode?: (done: number, success: number) => void,
   extra: Partial<ProtocolOptions> = {},
+  preset: OraclePreset = ORACLE_PRESETS[task.name],
 ): Promise<ProtocolResult> {
-  const preset = ORACLE_PRESETS[task.name];
   let hits = 0, done = 0;
   return evaluate(task, oraclePlanner(task, preset), {
     episodes,
@@ -101,11 +117,27 @@ if (import.meta.main) {
       episodes: { type: "int", default: 20, min: 1, max: 100000 },
       seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
       budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
+      objective: { type: "enum", values: ["final", "sum", "min"], help: "override the preset's objective" },
+      execute: { type: "int", min: 1, max: 20, help: "override the preset's actions executed per replan" },
     }, "deno task oracle --task T: CEM on the true simulator under the evaluation protocol");
     const task = getTask(f.task);
     const bar = new Progress(`oracle ${task.name}`, f.episodes, "episodes");
     const t0 = performance.now();
-    const r = await runOracle(task, f.episodes, f.seed, f.budget, (d, s) => bar.update(d, `success ${s}/${d}`));
+    const base = ORACLE_PRESETS[task.name];
+    const preset: OraclePreset = {
+      ...base,
+      objective: (f.objective as OracleObjective | undefined) ?? base.objective,
+      execute: f.execute ?? base.execute,
+    };
+    const r = await runOracle(
+      task,
+      f.episodes,
+      f.seed,
+      f.budget,
+      (d, s) => bar.update(d, `success ${s}/${d}`),
+      {},
+      preset,
+    );
     const ms = r.results.flatMap((e) => e.planMs).sort((a, b) => a - b);
     console.log(JSON.stringify({
       task: r.task,
@@ -113,6 +145,8 @@ if (import.meta.main) {
       budget: r.budget,
       success_rate: r.success_rate,
       success_at: r.success_at,
+      objective: preset.objective ?? "final",
+      execute: preset.execute,
       plan_ms_p50: +(ms[Math.floor(ms.length / 2)] ?? 0).toFixed(1),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),
     }));
