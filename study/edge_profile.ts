@@ -97,7 +97,9 @@ async function profile(
       statuses_8_clients: statuses,
     };
   } finally {
-    p.kill("SIGTERM");
+    try {
+      p.kill("SIGTERM");
+    } catch { /* it exited already */ }
     await p.status;
   }
 }
