@@ -4,16 +4,23 @@ import assert from "node:assert/strict";
 import { runOracle } from "../../../agent/planners/oracle.ts";
 import { getTask } from "../../../tasks/registry.ts";
 
-const EXPECT: Record<string, { episodes: number; budget: number; min: number }> = {
-  wall: { episodes: 20, budget: 50, min: 0.9 },
-  pointmaze: { episodes: 20, budget: 50, min: 0.9 },
-  reacher: { episodes: 20, budget: 50, min: 0.9 },
-  pusht: { episodes: 20, budget: 50, min: 0.9 },
-};
+// Seed 0 is the protocol's; seed 1 is a fresh one (the oracle must hold there too, or it is no upper
+// bound). Measured with the "sum" objective: 1.00 on wall, pointmaze and reacher on both seeds;
+// pusht (final-state cost) 0.95 on seed 0 and 0.80 on seed 1 (README), so its fresh-seed floor is lower.
+const EXPECT: { task: string; seed: number; episodes: number; budget: number; min: number }[] = [
+  { task: "wall", seed: 0, episodes: 20, budget: 50, min: 0.95 },
+  { task: "pointmaze", seed: 0, episodes: 20, budget: 50, min: 0.95 },
+  { task: "reacher", seed: 0, episodes: 20, budget: 50, min: 0.95 },
+  { task: "pusht", seed: 0, episodes: 20, budget: 50, min: 0.9 },
+  { task: "wall", seed: 1, episodes: 20, budget: 20, min: 0.95 },
+  { task: "pointmaze", seed: 1, episodes: 20, budget: 20, min: 0.95 },
+  { task: "reacher", seed: 1, episodes: 20, budget: 20, min: 0.95 },
+];
 
-for (const [name, e] of Object.entries(EXPECT)) {
-  Deno.test(`oracle solves ${name}: success >= ${e.min} over ${e.episodes} episodes, budget ${e.budget}`, async () => {
-    const r = await runOracle(getTask(name), e.episodes, 0, e.budget);
+for (const e of EXPECT) {
+  const name = e.task;
+  Deno.test(`oracle solves ${name} (seed ${e.seed}): success >= ${e.min} over ${e.episodes} episodes, budget ${e.budget}`, async () => {
+    const r = await runOracle(getTask(name), e.episodes, e.seed, e.budget);
     assert.ok(r.success_rate >= e.min, `${name}: success ${r.success_rate} (${JSON.stringify(r.success_at)})`);
     // Checkpoints are cumulative: success never decreases with more replans.
     const at = Object.entries(r.success_at).filter(([c]) => c !== "0").map(([, v]) => v);
