@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { deflateSync } from "node:zlib";
 import { concatBytes, encodePng, pngChunk } from "../lib/png.ts";
+import { evaluate, type Planner, type ProtocolResult } from "../tasks/evaluation.ts";
+import { getTask } from "../tasks/registry.ts";
 
 /**
  * Assert two byte or number arrays are equal, reporting the first difference.
@@ -66,4 +68,35 @@ export async function stopServer(p: Deno.ChildProcess): Promise<void> {
   } catch { /* exited */ }
   await p.stdout.cancel().catch(() => {});
   await p.stderr.cancel().catch(() => {});
+}
+
+/**
+ * Plan `episodes` wall episodes (seed 0, budget 20, execute 1) through a server on 127.0.0.1:port, as a
+ * client would: raw RGB images, the returned warm start handed back. Every answer must be a 200 with
+ * 5 model actions (25 env actions), from `variant` when given.
+ */
+export async function wallClosedLoop(port: number, episodes: number, variant?: string): Promise<ProtocolResult> {
+  let seed = 0;
+  const planner: Planner = {
+    async plan(obs, goal, warm) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          task: "wall",
+          observation: { image: { rgb: Array.from(obs.image()) }, proprio: Array.from(obs.proprio) },
+          goal: { image: { rgb: Array.from(goal.image()) }, proprio: Array.from(goal.proprio) },
+          warm_start: warm ? Array.from(warm) : undefined,
+          seed: seed++,
+        }),
+      });
+      const json = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(json));
+      if (variant) assert.equal(json.variant, variant);
+      assert.equal(json.actions.length, 5);
+      assert.equal(json.env_actions.length, 25);
+      return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start) };
+    },
+  };
+  return await evaluate(getTask("wall"), planner, { episodes, seed: 0, budget: 20, execute: 1 });
 }

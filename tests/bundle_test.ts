@@ -2,11 +2,9 @@
 // started with least privilege (read only its own folder, one port, the variables it reads; no FFI,
 // no writes, no subprocesses) and an empty Deno cache, so anything it needed from outside fails.
 import assert from "node:assert/strict";
-import { stopServer, waitReady } from "./_helpers.ts";
+import { stopServer, waitReady, wallClosedLoop } from "./_helpers.ts";
 import { bundle } from "../deploy/bundle.ts";
 import { ENV_NAMES } from "../agent/http/config.ts";
-import { evaluate, type Planner } from "../tasks/evaluation.ts";
-import { getTask } from "../tasks/registry.ts";
 
 const HOME = Deno.makeTempDirSync({ prefix: "edgewm-edge-" });
 const DIST = `${HOME}/dist`;
@@ -58,7 +56,7 @@ Deno.test("the bundle serves with least privilege and no npm cache: a real plan,
   const p = start(port);
   try {
     await waitReady(port, p);
-    const r = await closedLoop(port, 8);
+    const r = await wallClosedLoop(port, 8);
     console.log(JSON.stringify({ bundle: sizes, success: r.success_at }));
     // Measured 0.80 over 20 episodes through the source server; 8 episodes leave room for spread.
     assert.ok(r.success_rate >= 0.5, `closed-loop success through the bundle ${r.success_rate}`);
@@ -68,33 +66,6 @@ Deno.test("the bundle serves with least privilege and no npm cache: a real plan,
     await stopServer(p);
   }
 });
-
-/** Plan a few wall episodes through a server on `port`, as a client would. */
-async function closedLoop(port: number, episodes: number) {
-  const wall = getTask("wall");
-  let seed = 0;
-  const planner: Planner = {
-    async plan(obs, goal, warm) {
-      const res = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          task: "wall",
-          observation: { image: { rgb: Array.from(obs.image()) }, proprio: Array.from(obs.proprio) },
-          goal: { image: { rgb: Array.from(goal.image()) }, proprio: Array.from(goal.proprio) },
-          warm_start: warm ? Array.from(warm) : undefined,
-          seed: seed++,
-        }),
-      });
-      const json = await res.json();
-      assert.equal(res.status, 200, JSON.stringify(json));
-      assert.equal(json.actions.length, 5);
-      assert.equal(json.env_actions.length, 25);
-      return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start) };
-    },
-  };
-  return await evaluate(wall, planner, { episodes, seed: 0, budget: 20, execute: 1 });
-}
 
 Deno.test({
   name:
@@ -115,7 +86,7 @@ Deno.test({
       await waitReady(port, p);
       const models = await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json();
       assert.deepEqual(models.models.map((m: { id: string }) => m.id), ["wall/fp32"]);
-      const r = await closedLoop(port, 4);
+      const r = await wallClosedLoop(port, 4);
       assert.ok(r.success_rate >= 0.5, `closed-loop success through the bundle on Node ${r.success_rate}`);
       p.kill("SIGTERM");
       assert.equal((await p.status).code, 0);

@@ -3,9 +3,8 @@
 // with a message naming the file. workerd comes from npm (`.ci/run` installs it and sets
 // EDGEWM_WORKERD); without it these tests are skipped, saying so.
 import assert from "node:assert/strict";
-import { stopServer, waitReady } from "./_helpers.ts";
+import { stopServer, waitReady, wallClosedLoop } from "./_helpers.ts";
 import { bundleWorkers } from "../deploy/workers_bundle.ts";
-import { evaluate, type Planner } from "../tasks/evaluation.ts";
 import { Rng } from "../lib/rng.ts";
 import { getTask } from "../tasks/registry.ts";
 
@@ -49,28 +48,7 @@ Deno.test({
       assert.ok(wasm > 0 && wasm < 128 * 2 ** 20, `wasm linear memory ${wasm} (the isolate limit is 128 MB)`);
       assert.doesNotMatch(metrics, /process_resident_memory_bytes/); // an isolate has no process RSS to report
       const wall = getTask("wall");
-      let seed = 0;
-      const planner: Planner = {
-        async plan(obs, goal, warm) {
-          const res = await fetch(`http://127.0.0.1:${port}/v1/plan`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({
-              task: "wall",
-              observation: { image: { rgb: Array.from(obs.image()) }, proprio: Array.from(obs.proprio) },
-              goal: { image: { rgb: Array.from(goal.image()) }, proprio: Array.from(goal.proprio) },
-              warm_start: warm ? Array.from(warm) : undefined,
-              seed: seed++,
-            }),
-          });
-          const json = await res.json();
-          assert.equal(res.status, 200, JSON.stringify(json));
-          assert.equal(json.variant, "fp32");
-          assert.equal(json.env_actions.length, 25);
-          return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start) };
-        },
-      };
-      const r = await evaluate(wall, planner, { episodes: 4, seed: 0, budget: 20, execute: 1 });
+      const r = await wallClosedLoop(port, 4, "fp32");
       // Concurrent requests share the isolate: none may wait on another's promise (workerd cancels those).
       const statuses = await Promise.all([0, 1, 2, 3].map(async (i) => {
         const obs = {
