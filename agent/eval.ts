@@ -13,7 +13,7 @@ import { evaluate } from "../tasks/evaluation.ts";
 import { Progress } from "../lib/progress.ts";
 import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
-import { type PlanPreset, PRESETS, presetWith, worldModelPlanner } from "./planners/world_model_planner.ts";
+import { cardPreset, type PlanPreset, PRESETS, presetWith, worldModelPlanner } from "./planners/world_model_planner.ts";
 import { WorldModel } from "./world_model.ts";
 
 export function percentile(xs: number[], p: number): number {
@@ -31,7 +31,11 @@ if (import.meta.main) {
       seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
       budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
       planner: { type: "enum", values: ["cem", "mppi"], help: "override the preset's sampler" },
-      preset: { type: "enum", values: Object.keys(PRESETS) as (keyof typeof PRESETS)[], default: "fast" },
+      preset: {
+        type: "enum",
+        values: Object.keys(PRESETS) as (keyof typeof PRESETS)[],
+        help: "default: the model's own (model.json planner)",
+      },
       execute: { type: "int", min: 1, max: 100, help: "model actions executed per replan" },
       samples: { type: "int", min: 2, max: 2000 },
       iterations: { type: "int", min: 1, max: 100 },
@@ -41,7 +45,9 @@ if (import.meta.main) {
       threads: { type: "int", default: 2, min: 1, max: 64 },
     }, "deno task eval --task T --model DIR: the fixed evaluation protocol through a world model");
     const task = getTask(f.task);
-    const base: PlanPreset = PRESETS[f.preset];
+    const model = await WorldModel.load(f.model, { backend: f.backend, threads: f.threads });
+    if (model.card.task !== task.name) throw new CliError(`model is for task ${model.card.task}, not ${task.name}`);
+    const base: PlanPreset = f.preset ? PRESETS[f.preset] : cardPreset(model.card);
     const samples = f.samples ?? base.sampler.samples;
     // topk's bound depends on samples, so it is checked here.
     const topk = f.topk === undefined ? undefined : intFlag(f.topk, "topk", 1, samples);
@@ -53,8 +59,6 @@ if (import.meta.main) {
       horizon: f.horizon,
       execute: f.execute,
     });
-    const model = await WorldModel.load(f.model, { backend: f.backend, threads: f.threads });
-    if (model.card.task !== task.name) throw new CliError(`model is for task ${model.card.task}, not ${task.name}`);
     const bar = new Progress(`eval ${task.name}`, f.episodes, "episodes");
     let hits = 0, done = 0;
     const r = await evaluate(task, worldModelPlanner(model, preset), {

@@ -79,13 +79,32 @@ export const ModelCardSchema = z.object({
   action_high: z.array(finite),
   proprio_mean: z.array(finite),
   proprio_std: z.array(positive),
-  /** Planning cost weights; `mode` "last" scores the final predicted frame (DINO-WM), "all" every step. */
+  /**
+   * Planning cost weights; `mode` "last" scores the final predicted frame (DINO-WM), "all" every step.
+   * `distance` weighs the L2 in the space of `distance.onnx`, a head over the latents trained to chain
+   * temporal distances across trajectories (train/distance_head.py).
+   */
   objective: z.object({
     patch: z.number().min(0),
     global: z.number().min(0),
     proprio: z.number().min(0),
+    distance: z.number().min(0).default(0),
     mode: z.enum(["last", "all"]).default("last"),
   }),
+  /**
+   * The planner this model is served with when a request (or `deno task eval`) names none: a preset of
+   * agent/planners/world_model_planner.ts with optional overrides, measured with the model.
+   */
+  planner: z.strictObject({
+    preset: z.enum(["fast", "dinowm", "mppi"]),
+    method: z.enum(["cem", "mppi"]).optional(),
+    temperature: positive.optional(),
+    horizon: count.optional(),
+    samples: count.optional(),
+    topk: count.optional(),
+    iterations: count.optional(),
+    execute: count.optional(),
+  }).optional(),
   /** Graph input and output names with their shapes (documentation for other runtimes). */
   tensors: z.record(z.string(), z.unknown()).optional(),
   training: Training.optional(),
@@ -110,7 +129,18 @@ export const ModelCardSchema = z.object({
   for (const name of ["encoder.onnx", "predictor.onnx"]) {
     if (!c.files[name]) issue("files", `does not list ${name}`);
   }
+  if (c.planner && (c.planner.topk ?? 1) > (c.planner.samples ?? Infinity)) {
+    issue("planner", "topk must not exceed samples");
+  }
+  if (c.objective.distance > 0 && !c.files["distance.onnx"]) {
+    issue("files", "does not list distance.onnx, which objective.distance > 0 needs");
+  }
 });
+
+/** The ONNX graphs a card lists (encoder, predictor and, where the objective uses it, the distance head). */
+export function graphFiles(card: Pick<ModelCard, "files">): string[] {
+  return Object.keys(card.files).filter((f) => f.endsWith(".onnx")).sort();
+}
 
 /**
  * The card's type. `quantization` is validated by the schema above but typed by its writer

@@ -46,7 +46,11 @@ export class WorldModel {
     private readonly ort: OrtModule,
     private readonly encoder: Session,
     private readonly predictor: Session,
+    private readonly distance: Session | null,
   ) {}
+
+  /** phi of the goal latents seen so far (a plan scores thousands of rollouts against one goal). */
+  private goalPhi = new WeakMap<Latent, Float32Array>();
 
   /** Load and verify a model directory. Hash mismatches and unreadable graphs throw `ModelLoadError`. */
   static async load(dir: string, options: WorldModelOptions = {}): Promise<WorldModel> {
@@ -68,7 +72,18 @@ export class WorldModel {
     for (const n of ["tokens", "global", "action", "proprio"]) {
       if (!predictor.inputNames.includes(n)) throw new ModelLoadError(`${dir}/predictor.onnx has no input "${n}"`);
     }
-    return new WorldModel(card, dir, ort, encoder, predictor);
+    let distance: Session | null = null;
+    if (card.objective.distance > 0) {
+      distance = await open("distance.onnx");
+      const extra = distance.inputNames.filter((n) => n !== "tokens" && n !== "global");
+      if (extra.length || !distance.inputNames.length) {
+        throw new ModelLoadError(
+          `${dir}/distance.onnx must take "tokens" and/or "global", not [${distance.inputNames}]`,
+        );
+      }
+      if (!distance.outputNames.includes("phi")) throw new ModelLoadError(`${dir}/distance.onnx has no output "phi"`);
+    }
+    return new WorldModel(card, dir, ort, encoder, predictor, distance);
   }
 
   /** Encode B images, uint8 [B, H, W, 3] concatenated. */
@@ -174,6 +189,45 @@ export class WorldModel {
       if (w.global) { for (let i = 0; i < G; i++) glob += (pred.global[s * G + i] - goal.global[i]) ** 2; }
       if (w.proprio) { for (let i = 0; i < P; i++) prop += (pred.proprio[s * P + i] - goalProprio[i]) ** 2; }
       J[s] = w.patch * patch / ND + w.global * Math.sqrt(glob) + w.proprio * prop / P;
+    }
+    return J;
+  }
+
+  /** The distance head's embedding of B latents, [B, K] (needs objective.distance > 0). */
+  async phi(z: { tokens: Float32Array; global: Float32Array }, batch: number): Promise<Float32Array> {
+    if (!this.distance) throw new Error(`${this.dir}: the model has no distance head`);
+    const { tokens: N, latent_dim: D, global_dim: G } = this.card, T = this.ort.Tensor;
+    // A head may read the global embedding alone: feed only the inputs the graph declares.
+    const feeds: Record<string, InstanceType<typeof T>> = {};
+    if (this.distance.inputNames.includes("tokens")) {
+      feeds.tokens = new T("float32", z.tokens.subarray(0, batch * N * D), [batch, N, D]);
+    }
+    if (this.distance.inputNames.includes("global")) {
+      feeds.global = new T("float32", z.global.subarray(0, batch * G), [batch, G]);
+    }
+    const out = await this.distance.run(feeds);
+    return out.phi.data as Float32Array;
+  }
+
+  /**
+   * The full planning objective of predicted frames: `cost` plus, where the card weighs it,
+   * w_distance * ||phi(pred) - phi(goal)||_2 through the distance head.
+   */
+  async objective(
+    pred: { tokens: Float32Array; global: Float32Array; proprio: Float32Array },
+    goal: Latent,
+    goalProprio: Float32Array,
+    samples: number,
+  ): Promise<Float64Array> {
+    const J = this.cost(pred, goal, goalProprio, samples), w = this.card.objective.distance;
+    if (!w) return J;
+    let g = this.goalPhi.get(goal);
+    if (!g) this.goalPhi.set(goal, g = await this.phi(goal, 1));
+    const p = await this.phi(pred, samples), K = g.length;
+    for (let s = 0; s < samples; s++) {
+      let d = 0;
+      for (let k = 0; k < K; k++) d += (p[s * K + k] - g[k]) ** 2;
+      J[s] += w * Math.sqrt(d);
     }
     return J;
   }

@@ -5,7 +5,7 @@
  * the configuration, the calibration data, per-layer errors and byte sizes.
  */
 import { resolve } from "node:path";
-import { loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
+import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
 import type { BackendName } from "../agent/world_model.ts";
 import { type ActSpec, calibrateActivation, fakeQuantActivations } from "./activations.ts";
 import { calibrationData, collectLayerInputs, type Feed } from "./calibrate.ts";
@@ -174,6 +174,11 @@ export async function quantizeModelDir(
     Deno.writeFileSync(`${outDir}/${m}.onnx`, outBytes[m]);
     files[`${m}.onnx`] = { sha256: sha256(outBytes[m]), bytes: outBytes[m].length };
   }
+  // Other graphs (the distance head: a few small layers over the latents) travel unchanged in fp32.
+  for (const name of graphFiles(card).filter((f) => !(f in files))) {
+    Deno.copyFileSync(`${modelDir}/${name}`, `${outDir}/${name}`);
+    files[name] = card.files[name];
+  }
   // Modules quantized earlier (a chained run: encoder first, then predictor with other bits) keep their record.
   const prev = card.quantization as QuantizationRecord | undefined;
   const modules: QuantizationRecord["modules"] = { ...prev?.modules };
@@ -195,7 +200,7 @@ export async function quantizeModelDir(
     from: prev?.from ?? { dir: modelDir, variant: card.variant, files: card.files },
     modules,
     bytes: {
-      fp32: prev?.bytes.fp32 ?? card.files["encoder.onnx"].bytes + card.files["predictor.onnx"].bytes,
+      fp32: prev?.bytes.fp32 ?? graphFiles(card).reduce((a, f) => a + card.files[f].bytes, 0),
       quantized: Object.values(files).reduce((a, f) => a + f.bytes, 0),
     },
   };

@@ -6,8 +6,9 @@
  *
  *   deno run -A study/encoder_planning.ts --task wall --encoder runs/onnx_tdist/encoder.onnx --cost global
  *
- * --cost: global (L2 of global embeddings), patch (MSE of patch tokens), pixels
- * (MSE of frames; no encoder needed), true (the task's true distance).
+ * --cost: global (L2 of global embeddings), patch (MSE of patch tokens), learned (L2 in the space
+ * of a distance head over the encoder's latents, `--distance distance.onnx` from
+ * train/distance_head.py), pixels (MSE of frames; no encoder needed), true (the task's true distance).
  * --preset: fast (the agent's CEM: 64 samples x 4 iterations, execute 2; default) or oracle
  * (the oracle's per-task CEM, execution count and, with --cost true, its cost).
  */
@@ -27,6 +28,16 @@ function encoderEmbed(session: ort.InferenceSession, which: "global" | "tokens",
   return async (images, n) => {
     const out = await session.run({ image: new ort.Tensor("uint8", images, [n, size, size, 3]) });
     const data = out[which].data as Float32Array, w = data.length / n;
+    return Array.from({ length: n }, (_, i) => data.subarray(i * w, (i + 1) * w));
+  };
+}
+
+/** phi of the encoder's latents through a distance head (tokens, global -> phi). */
+function learnedEmbed(encoder: ort.InferenceSession, head: ort.InferenceSession, size: number): Embed {
+  return async (images, n) => {
+    const z = await encoder.run({ image: new ort.Tensor("uint8", images, [n, size, size, 3]) });
+    const out = await head.run(Object.fromEntries(head.inputNames.map((n) => [n, z[n]])));
+    const data = out.phi.data as Float32Array, w = data.length / n;
     return Array.from({ length: n }, (_, i) => data.subarray(i * w, (i + 1) * w));
   };
 }
@@ -78,7 +89,8 @@ if (import.meta.main) {
     const f = parseFlags(Deno.args, {
       task: { type: "string", required: true },
       encoder: { type: "string", help: "encoder.onnx (for the patch and global costs)" },
-      cost: { type: "enum", values: ["global", "patch", "pixels", "true"], default: "global" },
+      cost: { type: "enum", values: ["global", "patch", "learned", "pixels", "true"], default: "global" },
+      distance: { type: "string", help: "distance.onnx (for the learned cost)" },
       episodes: { type: "int", default: 20, min: 1 },
       budget: { type: "int", default: 50, min: 1 },
       seed: { type: "int", default: 0, min: 0 },
@@ -105,8 +117,14 @@ if (import.meta.main) {
     } else {
       if (!f.encoder) throw new CliError(`--cost ${cost} needs --encoder`);
       const session = await ort.InferenceSession.create(f.encoder, { intraOpNumThreads: 2 });
-      const which = cost === "patch" ? "tokens" : "global";
-      planner = studyPlanner(task, encoderEmbed(session, which, 64), cost === "patch" ? "mse" : "l2", opts, execute);
+      if (cost === "learned") {
+        if (!f.distance) throw new CliError("--cost learned needs --distance");
+        const head = await ort.InferenceSession.create(f.distance, { intraOpNumThreads: 2 });
+        planner = studyPlanner(task, learnedEmbed(session, head, 64), "l2", opts, execute);
+      } else {
+        const which = cost === "patch" ? "tokens" : "global";
+        planner = studyPlanner(task, encoderEmbed(session, which, 64), cost === "patch" ? "mse" : "l2", opts, execute);
+      }
     }
     const t0 = performance.now();
     const r = await evaluate(task, planner, {

@@ -9,7 +9,7 @@ import { CliError, parseFlags } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN } from "./choose_default.ts";
 import { readSpeed } from "./report.ts";
-import { readRows } from "./sweep.ts";
+import { currentRows } from "./sweep.ts";
 
 export function ship(args: string[]): void {
   const f = parseFlags(args, {
@@ -17,7 +17,7 @@ export function ship(args: string[]): void {
     tasks: { type: "string", default: TASK_NAMES.join(",") },
     models: { type: "string", default: "models", help: "where models and defaults.json live" },
   }, "deno task study ship --in DIR: copy the variants the rule chooses into models/ and make them the defaults");
-  const rows = readRows(f.in), speed = readSpeed(f.in);
+  const rows = currentRows(f.in, f.models).rows, speed = readSpeed(f.in);
   if (rows.length === 0) throw new CliError(`${f.in} holds no study rows`);
   const defaultsPath = `${f.models}/defaults.json`;
   const defaults: Record<string, string> = JSON.parse(Deno.readTextFileSync(defaultsPath));

@@ -16,7 +16,7 @@ import { evaluationEpisode, observe } from "../tasks/evaluation.ts";
 import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import type { SpeedRow } from "./choose_default.ts";
-import { readRows } from "./sweep.ts";
+import { currentRows } from "./sweep.ts";
 
 const BACKENDS: [BackendName, number, string][] = [["web", 1, "web-1t"], ["web", 2, "web-2t"], ["node", 2, "node"]];
 
@@ -61,7 +61,7 @@ export async function speed(args: string[]): Promise<void> {
     console.log(JSON.stringify(await measureHere(f.child, f.backend, f.threads, f.plans)));
     return;
   }
-  const rows = readRows(f.in);
+  const rows = currentRows(f.in, f.models).rows;
   const file = `${f.in}/speed.jsonl`;
   let kept: SpeedRow[] = [];
   try {

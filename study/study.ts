@@ -14,7 +14,7 @@ import { CliError, listFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { buildGrid, GRIDS, runOrder, shardRows } from "./grid.ts";
-import { failed, readRows, rowKey, type RowResult, runRow } from "./sweep.ts";
+import { currentRows, failed, rowBasis, rowKey, type RowResult, runRow } from "./sweep.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
 export function shardFrom(flag: string | undefined, env: (k: string) => string | undefined): [number, number] {
@@ -56,7 +56,11 @@ async function sweep(args: string[]) {
   Deno.mkdirSync(out, { recursive: true });
   const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
   const same = (r: RowResult) => r.episodes === o.episodes && r.budget === o.budget && r.seed === o.seed;
-  const done = new Map(readRows(out).filter(same).map((r) => [rowKey(r), r]));
+  const current = currentRows(out, f.models);
+  const done = new Map(current.rows.filter(same).map((r) => [rowKey(r), r]));
+  if (current.stale) {
+    console.error(`study: ${current.stale} rows in ${out} measured other fp32 models or oracle settings: they rerun`);
+  }
   const todo = rows.filter((r) => !done.has(rowKey(r)));
   const secs = [...done.values()].map((r) => r.seconds?.total ?? 0).filter((s) => s > 0);
   const perRow = secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : PRIOR_ROW_SECONDS;
@@ -75,6 +79,7 @@ async function sweep(args: string[]) {
     const fp32Dir = `${f.models}/${spec.task}/fp32`;
     const fp32 = done.get(`${spec.task}/fp32`);
     const deciders = (spec.decidedBy ?? []).map((id) => done.get(`${spec.task}/${id}`));
+    const basis = rowBasis(spec.task, spec.kind, f.models);
     let row: RowResult;
     if (deciders.length && deciders.every((d) => d && failed(d, fp32))) {
       row = {
@@ -87,11 +92,12 @@ async function sweep(args: string[]) {
         episodes: o.episodes,
         budget: o.budget,
         seed: o.seed,
+        basis,
       };
     } else {
       if (!refs.has(spec.task)) refs.set(spec.task, await WorldModel.load(fp32Dir, { backend: "node", threads: 1 }));
       console.error(`study: [${i + 1}/${todo.length}] ${spec.task}/${spec.id} ...`);
-      row = await runRow(spec, fp32Dir, refs.get(spec.task)!, o);
+      row = { ...await runRow(spec, fp32Dir, refs.get(spec.task)!, o), basis };
       ran++;
     }
     Deno.writeTextFileSync(file, JSON.stringify(row) + "\n", { append: true });

@@ -8,12 +8,12 @@
  * (paired comparisons), the planning objective per sampler iteration and per replan, open-loop
  * latent error against fp32 after 1 and 5 predicted steps on held-out frames, and bytes per graph.
  */
-import { loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
-import { type PlanTrace, PRESETS, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
+import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
+import { cardPreset, type PlanTrace, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { quantizeModelDir } from "../quant/quantize_model.ts";
 import { CHECKPOINTS, evaluate, type ProtocolResult } from "../tasks/evaluation.ts";
-import { runOracle } from "../agent/planners/oracle.ts";
+import { ORACLE_PRESETS, runOracle } from "../agent/planners/oracle.ts";
 import { getTask } from "../tasks/registry.ts";
 import type { RowSpec } from "./grid.ts";
 import { latentError } from "./latent_error.ts";
@@ -37,6 +37,8 @@ export interface RowResult {
   kind: RowSpec["kind"];
   status: "done" | "pruned" | "skipped";
   reason?: string;
+  /** `rowBasis` when the row ran: the fp32 model (or oracle) it measured. */
+  basis?: string;
   episodes: number;
   budget: number;
   seed: number;
@@ -56,7 +58,7 @@ export interface RowResult {
     last: number[];
   };
   latent_error?: { encoder: number; step1: number; step5: number };
-  bytes?: { encoder: number; predictor: number; total: number };
+  bytes?: { encoder: number; predictor: number; distance?: number; total: number };
   deployable?: boolean;
   layer_fallbacks?: number;
   plan_ms_p50?: number;
@@ -96,6 +98,40 @@ export function readRows(out: string): RowResult[] {
 
 export const rowKey = (r: { task: string; id: string }) => `${r.task}/${r.id}`;
 
+/**
+ * What a row's numbers rest on, as a short hash: its task's fp32 graphs and planning objective
+ * (every variant is quantized from them and planned with that objective), or, for the oracle, its
+ * settings and cost (the function's source). A row whose basis differs from today's is stale:
+ * the sweep reruns it and the report leaves it out, so new fp32 models re-run the study.
+ */
+export function rowBasis(task: string, kind: RowSpec["kind"], models: string): string {
+  let what: unknown;
+  if (kind === "oracle") {
+    const p = ORACLE_PRESETS[task as keyof typeof ORACLE_PRESETS], t = getTask(task);
+    what = { oracle: { ...p, cost: String(p.cost ?? t.oracleCost ?? "distance") } };
+  } else {
+    const card = loadModelCard(`${models}/${task}/fp32`);
+    what = {
+      graphs: Object.fromEntries(graphFiles(card).map((f) => [f, card.files[f].sha256])),
+      objective: card.objective,
+      planner: card.planner,
+    };
+  }
+  return sha256(new TextEncoder().encode(JSON.stringify(what))).slice(0, 16);
+}
+
+/** The rows of `out` measured on today's models and oracle (see `rowBasis`), and how many are stale. */
+export function currentRows(out: string, models = "models"): { rows: RowResult[]; stale: number } {
+  const basis = new Map<string, string>();
+  const of = (r: RowResult) => {
+    const k = `${r.task}/${r.kind === "oracle" ? "oracle" : "model"}`;
+    if (!basis.has(k)) basis.set(k, rowBasis(r.task, r.kind, models));
+    return basis.get(k)!;
+  };
+  const all = readRows(out), rows = all.filter((r) => r.basis === of(r));
+  return { rows, stale: all.length - rows.length };
+}
+
 /** Did a row fail badly enough to decide the rows it prunes? */
 export function failed(row: RowResult, fp32: RowResult | undefined): boolean {
   if (row.status !== "done" || !row.success) return row.status === "pruned";
@@ -107,7 +143,8 @@ export function failed(row: RowResult, fp32: RowResult | undefined): boolean {
 
 function bytesOf(card: ModelCard) {
   const e = card.files["encoder.onnx"].bytes, p = card.files["predictor.onnx"].bytes;
-  return { encoder: e, predictor: p, total: e + p };
+  const d = card.files["distance.onnx"]?.bytes; // the fp32 distance head travels with every variant
+  return { encoder: e, predictor: p, ...(d ? { distance: d } : {}), total: e + p + (d ?? 0) };
 }
 
 function summarise(r: ProtocolResult, traces: PlanTrace[][], budget: number) {
@@ -258,7 +295,7 @@ export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o:
   }
   const t1 = performance.now();
   const model = await WorldModel.load(dir, { backend: "node", threads: o.threads });
-  const preset = PRESETS.fast;
+  const preset = cardPreset(model.card);
   const traces: PlanTrace[][] = [];
   let current: PlanTrace[] = [];
   const planner = worldModelPlanner(model, preset, (t) => current.push(t));

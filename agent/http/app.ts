@@ -16,7 +16,7 @@ import { timingSafeEqual } from "hono/utils/buffer";
 import type { z } from "zod";
 import { residentBytes } from "../../lib/platform.ts";
 import type { ModelCard } from "../model_card.ts";
-import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
+import { CancelledError, cardPreset, DeadlineError } from "../planners/world_model_planner.ts";
 import type { WorldModel } from "../world_model.ts";
 import { DOCS_HTML } from "./docs_page.ts";
 import { LocalExecutor } from "./executors.ts";
@@ -210,7 +210,20 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
         env_action_dim: card.env_action_dim,
         frameskip: card.frameskip,
         proprio_dim: card.proprio_dim,
-        objective: { patch: card.objective.patch, global: card.objective.global, proprio: card.objective.proprio },
+        objective: {
+          patch: card.objective.patch,
+          global: card.objective.global,
+          proprio: card.objective.proprio,
+          distance: card.objective.distance,
+        },
+        planner: (({ method, sampler: { horizon, samples, topk, iterations }, execute }) => ({
+          method: method ?? "cem",
+          horizon,
+          samples,
+          topk,
+          iterations,
+          execute,
+        }))(cardPreset(card)),
         bytes: Object.entries(card.files).filter(([f]) => f.endsWith(".onnx")).reduce((a, [, f]) => a + f.bytes, 0),
         quantization: quantizationSummary(card.quantization),
         selection: card.selection ?? null,

@@ -11,7 +11,14 @@ import { Rng } from "../../lib/rng.ts";
 import { getTask } from "../../tasks/registry.ts";
 import type { ModelCard } from "../model_card.ts";
 import { shiftPlan } from "../planners/sampling.ts";
-import { planLatent, type PlanPreset, PRESETS, presetWith, toEnvActions } from "../planners/world_model_planner.ts";
+import {
+  cardPreset,
+  planLatent,
+  type PlanPreset,
+  PRESETS,
+  presetWith,
+  toEnvActions,
+} from "../planners/world_model_planner.ts";
 import type { WorldModel } from "../world_model.ts";
 import type { ImageInput, PlanRequest } from "./schemas.ts";
 
@@ -51,7 +58,7 @@ export interface PlanOutput {
 
 /** The checks a request needs from the model card, done before it is queued. */
 export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): PlanJob {
-  const base = PRESETS[req.planner.preset];
+  const base = req.planner.preset ? PRESETS[req.planner.preset] : cardPreset(card);
   const preset = presetWith(base, req.planner);
   if (preset.sampler.topk > preset.sampler.samples) {
     throw new PlanRequestError("planner.topk", "topk must not exceed samples");

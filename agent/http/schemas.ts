@@ -34,7 +34,9 @@ export const Frame = z.strictObject({
 });
 
 export const PlannerOptions = z.strictObject({
-  preset: z.enum(["fast", "dinowm", "mppi"]).default("fast"),
+  preset: z.enum(["fast", "dinowm", "mppi"]).optional().describe(
+    "default: the model's own planner (GET /v1/models `planner`)",
+  ),
   method: z.enum(["cem", "mppi"]).optional().describe("override the preset's planner"),
   temperature: z.number().min(0.01).max(100).optional().describe(
     "MPPI temperature, in standard deviations of the costs",
@@ -56,7 +58,7 @@ export const PlanRequest = z.strictObject({
   ),
   observation: Frame,
   goal: Frame,
-  planner: PlannerOptions.default({ preset: "fast" }),
+  planner: PlannerOptions.default({}),
   warm_start: z.array(f32).max(20 * 64).optional()
     .describe("the warm_start returned by the previous call of this episode (stateless MPC)"),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
@@ -95,7 +97,15 @@ export const ModelInfo = z.object({
   env_action_dim: z.number().int(),
   frameskip: z.number().int(),
   proprio_dim: z.number().int(),
-  objective: z.object({ patch: z.number(), global: z.number(), proprio: z.number() }),
+  objective: z.object({ patch: z.number(), global: z.number(), proprio: z.number(), distance: z.number() }),
+  planner: z.object({
+    method: z.enum(["cem", "mppi"]),
+    horizon: z.number().int(),
+    samples: z.number().int(),
+    topk: z.number().int(),
+    iterations: z.number().int(),
+    execute: z.number().int(),
+  }).describe("the planner a request that names no preset gets"),
   bytes: z.number().int(),
   quantization: z.record(z.string(), z.unknown()).nullable(),
   selection: z.record(z.string(), z.unknown()).nullable().describe(

@@ -9,6 +9,7 @@ import { shiftPlan } from "./sampling.ts";
 import type { Rng } from "../../lib/rng.ts";
 import { mppi } from "./mppi.ts";
 import type { Planner } from "../../tasks/evaluation.ts";
+import type { ModelCard } from "../model_card.ts";
 import type { Latent, WorldModel } from "../world_model.ts";
 
 export type PlannerMethod = "cem" | "mppi";
@@ -63,6 +64,13 @@ export function presetWith(base: PlanPreset, o: PresetOverrides): PlanPreset {
   };
 }
 
+/** The preset a model is served with (its card's `planner`; the "fast" preset where the card names none). */
+export function cardPreset(card: ModelCard): PlanPreset {
+  if (!card.planner) return PRESETS.fast;
+  const { preset, ...overrides } = card.planner;
+  return presetWith(PRESETS[preset], overrides);
+}
+
 /** Thrown when a plan runs past its deadline (checked before every chunk of rollouts). */
 export class DeadlineError extends Error {
   override name = "DeadlineError";
@@ -98,9 +106,9 @@ export async function planLatent(
   const chunkCost = async (batch: Float32Array, n: number) => {
     await guard();
     const steps = await model.rollout(start, startProprio, batch, n, H);
-    if (mode === "last") return model.cost(steps[H - 1], goal, goalProprio, n);
+    if (mode === "last") return model.objective(steps[H - 1], goal, goalProprio, n);
     const J = new Float64Array(n);
-    for (const s of steps) model.cost(s, goal, goalProprio, n).forEach((v, i) => (J[i] += v));
+    for (const s of steps) (await model.objective(s, goal, goalProprio, n)).forEach((v, i) => (J[i] += v));
     return J;
   };
   const cost = async (batch: Float32Array, n: number) => {

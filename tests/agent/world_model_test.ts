@@ -50,7 +50,8 @@ for (const dir of dirs) {
     const card = loadModelCard(dir);
     const refDir = quantized ? `models/${card.task}/fp32` : dir;
     const ref = JSON.parse(Deno.readTextFileSync(`${refDir}/reference.json`));
-    for (const graph of ["encoder", "predictor"]) {
+    // Every graph the reference covers and the folder holds (the distance head where there is one).
+    for (const graph of Object.keys(ref).filter((g) => card.files[`${g}.onnx`])) {
       const session = await ort.InferenceSession.create(Deno.readFileSync(`${dir}/${graph}.onnx`));
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, v] of Object.entries(ref[graph].inputs as Ref)) {
@@ -164,6 +165,27 @@ Deno.test("WorldModel.cost = w_patch MSE(tokens) + w_global ||global - goal|| + 
   assert.ok(w.proprio > 0 && w.global > 0, "pointmaze weighs every term, so each is checked");
 });
 
+Deno.test("WorldModel.objective adds w_distance ||phi(pred) - phi(goal)|| through the distance head", async () => {
+  const model = await WorldModel.load("models/wall/fp32", { threads: 1 });
+  const c = model.card, ND = c.tokens * c.latent_dim, G = c.global_dim, P = c.proprio_dim;
+  assert.ok(c.objective.distance > 0 && c.files["distance.onnx"], "wall's fp32 model plans with a distance head");
+  const S = c.image_size, F = S * S * 3;
+  const imgs = new Uint8Array(3 * F).map((_, i) => (i * 31 + (i > F ? 90 : 0)) % 256);
+  const z = await model.encode(imgs, 3);
+  const goal = { tokens: z.tokens.subarray(0, ND), global: z.global.subarray(0, G), batch: 1 };
+  const pred = { tokens: z.tokens, global: z.global, proprio: new Float32Array(3 * P) };
+  const J = await model.objective(pred, goal, new Float32Array(P), 3);
+  const base = model.cost(pred, goal, new Float32Array(P), 3);
+  const phi = await model.phi(z, 3), K = phi.length / 3;
+  assert.ok(Math.abs(J[0]) < 1e-6, `the goal itself costs ${J[0]}`);
+  for (let s = 1; s < 3; s++) {
+    let d = 0;
+    for (let k = 0; k < K; k++) d += (phi[s * K + k] - phi[k]) ** 2;
+    const want = base[s] + c.objective.distance * Math.sqrt(d);
+    assert.ok(d > 0 && Math.abs(J[s] - want) < 1e-4 * Math.max(1, want), `sample ${s}: ${J[s]} vs ${want}`);
+  }
+});
+
 Deno.test("WorldModel.encodePair encodes observation and goal as the two single encodes would", async () => {
   const model = await WorldModel.load("models/wall/fp32", { threads: 1 });
   const S = model.card.image_size, F = S * S * 3;
@@ -186,6 +208,16 @@ Deno.test("model.json is validated completely at load: a missing or malformed fi
       [{ ...card, action_std: card.action_std.map(() => 0) }, /field action_std/],
       [{ ...card, task: "chess" }, /field task/],
       [{ ...card, files: { "encoder.onnx": card.files["encoder.onnx"] } }, /does not list predictor.onnx/],
+      [
+        {
+          ...card,
+          objective: { ...card.objective, distance: 1 },
+          files: { ...card.files, "distance.onnx": undefined },
+        },
+        /field files: does not list distance.onnx, which objective.distance > 0 needs/,
+      ],
+      [{ ...card, planner: { preset: "fast", samples: 8, topk: 9 } }, /field planner: topk must not exceed samples/],
+      [{ ...card, planner: { preset: "slow" } }, /field planner.preset/],
     ];
     for (const [bad, message] of cases) {
       Deno.writeTextFileSync(`${tmp}/model.json`, JSON.stringify(bad));

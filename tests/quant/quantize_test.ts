@@ -49,6 +49,15 @@ Deno.test("quantize: a W4 g32 model directory loads and plans on web and node, s
   assert.equal(layers.length, 28);
   for (const l of layers) assert.ok(l.output_rel_err > 0 && l.output_rel_err < 0.02, `${l.layer}: ${l.output_rel_err}`);
   assert.equal(card.files["reference.json"], undefined);
+  // The distance head travels unchanged (fp32) and counts towards both byte totals.
+  const fp32Card = JSON.parse(Deno.readTextFileSync(`${FP32}/model.json`));
+  assert.ok(fp32Card.files["distance.onnx"], "wall's fp32 model has a distance head");
+  assert.deepEqual(card.files["distance.onnx"], fp32Card.files["distance.onnx"]);
+  assert.equal(sha256(Deno.readFileSync(`${out}/distance.onnx`)), fp32Card.files["distance.onnx"].sha256);
+  const graphBytes = (f: Record<string, { bytes: number }>) =>
+    Object.entries(f).filter(([n]) => n.endsWith(".onnx")).reduce((a, [, e]) => a + e.bytes, 0);
+  assert.equal(q.bytes.fp32, graphBytes(fp32Card.files));
+  assert.equal(q.bytes.quantized, graphBytes(card.files));
   const ref = await WorldModel.load(FP32, { backend: "node" });
   const img = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 37) % 251);
   const z0 = await ref.encode(img, 1);

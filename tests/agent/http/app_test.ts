@@ -272,7 +272,36 @@ Deno.test("a request that names no variant gets the task's served default", asyn
   assert.match(r2.json.error, /no model wall\/w4/);
   const list = await (await a.request("/v1/models")).json();
   assert.equal(list.models[0].default, true);
-  assert.deepEqual(Object.keys(list.models[0].objective), ["patch", "global", "proprio"]);
+  assert.deepEqual(Object.keys(list.models[0].objective), ["patch", "global", "proprio", "distance"]);
+  assert.deepEqual(list.models[0].planner, {
+    method: "cem",
+    horizon: 5,
+    samples: 64,
+    topk: 8,
+    iterations: 4,
+    execute: 1,
+  });
+});
+
+Deno.test("a request that names no preset plans with the model's own planner (model.json `planner`)", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (const e of Deno.readDirSync(MODEL_DIR)) Deno.copyFileSync(`${MODEL_DIR}/${e.name}`, `${dir}/${e.name}`);
+    const card = JSON.parse(Deno.readTextFileSync(`${dir}/model.json`));
+    card.planner = { preset: "fast", samples: 16, topk: 4, iterations: 2, execute: 3 };
+    Deno.writeTextFileSync(`${dir}/model.json`, JSON.stringify(card));
+    const own = await WorldModel.load(dir, { threads: 1 });
+    const a = createApp({ models: new Map([["wall/fp32", own]]), isReady: () => true, log: quiet });
+    const r = await post(a, { ...body(), planner: undefined });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.control.execute, 3, "the card's execute count");
+    const named = await post(a, body());
+    assert.equal(named.json.control.execute, 1, "a named preset wins");
+    const listed = (await (await a.request("/v1/models")).json()).models[0].planner;
+    assert.deepEqual(listed, { method: "cem", horizon: 5, samples: 16, topk: 4, iterations: 2, execute: 3 });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("the plan also comes as env actions [H x frameskip][env action dim], with the control period", async () => {
