@@ -137,7 +137,7 @@ for (const dir of dirs) {
 }
 
 Deno.test("WorldModel.cost = w_patch MSE(tokens) + w_global ||global - goal|| + w_proprio MSE(proprio), per sample", async () => {
-  const model = await WorldModel.load("models/pointmaze/fp32", { threads: 1 });
+  const model = await WorldModel.load("models/reacher/fp32", { threads: 1 });
   const c = model.card, ND = c.tokens * c.latent_dim, G = c.global_dim, P = c.proprio_dim;
   const goal = {
     tokens: Float32Array.from({ length: ND }, (_, i) => Math.sin(i)),
@@ -162,7 +162,7 @@ Deno.test("WorldModel.cost = w_patch MSE(tokens) + w_global ||global - goal|| + 
   const w = c.objective;
   const want = w.patch * 0.25 + w.global * 3 + w.proprio * 4;
   assert.ok(Math.abs(J[1] - want) < 1e-5, `cost ${J[1]}, want ${want}`);
-  assert.ok(w.proprio > 0 && w.global > 0, "pointmaze weighs every term, so each is checked");
+  assert.ok(w.patch > 0 && w.proprio > 0 && w.global > 0, "reacher weighs every term, so each is checked");
 });
 
 Deno.test("WorldModel.objective adds w_distance ||phi(pred) - phi(goal)|| through the distance head", async () => {
