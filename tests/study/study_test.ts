@@ -2,7 +2,7 @@
 // line per row and resumes, the speed run measures the deployable variants beside fp32, and the
 // report has its sections and real SVG plots. (Seconds-scale; the paper grid runs outside CI.)
 import assert from "node:assert/strict";
-import { readRows } from "../../study/sweep.ts";
+import { currentRows, readRows, rowBasis } from "../../study/sweep.ts";
 
 const OUT = Deno.makeTempDirSync();
 const REPORT = Deno.makeTempDirSync();
@@ -41,6 +41,23 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
   assert.equal(again.code, 0, again.err);
   assert.match(again.err, /5 rows, 0 to run/);
   assert.equal(readRows(OUT).length, 5);
+  for (const x of rows) assert.equal(x.basis, rowBasis("wall", x.kind, "models"), `${x.id} records its basis`);
+
+  // A row measured on other fp32 models (another basis) is stale: the sweep reruns it, reports keep the new line.
+  const file = [...Deno.readDirSync(OUT)].find((e) => /^rows.*\.jsonl$/.test(e.name))!.name;
+  const lines = Deno.readTextFileSync(`${OUT}/${file}`).trim().split("\n").map((l) => JSON.parse(l));
+  const stale = lines.find((x) => x.id === "rtn-w4g32");
+  stale.basis = "0000000000000000";
+  stale.success["3"] = -1;
+  Deno.writeTextFileSync(`${OUT}/${file}`, lines.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  assert.equal(currentRows(OUT).stale, 1);
+  const rerun = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
+  assert.equal(rerun.code, 0, rerun.err);
+  assert.match(rerun.err, /1 rows in .* measured other fp32 models or oracle settings: they rerun/);
+  assert.match(rerun.err, /5 rows, 1 to run/);
+  const now = currentRows(OUT);
+  assert.equal(now.rows.length, 5);
+  assert.ok(now.rows.find((x) => x.id === "rtn-w4g32")!.success!["3"] >= 0, "the fresh row replaces the stale one");
 });
 
 Deno.test("study speed + report: latency beside fp32 on every backend, the report's sections and SVG plots", async () => {
