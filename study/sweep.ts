@@ -225,11 +225,21 @@ async function ortVariant(spec: RowSpec, fp32Dir: string, dir: string, python: s
     const b = Deno.readFileSync(`${dir}/${m}.onnx`);
     files[`${m}.onnx`] = { sha256: sha256(b), bytes: b.length };
   }
+  for (const name of graphFiles(card).filter((f) => !(f in files))) { // the distance head, unchanged
+    Deno.copyFileSync(`${fp32Dir}/${name}`, `${dir}/${name}`);
+    files[name] = card.files[name];
+  }
   const out = {
     ...card,
     variant: spec.id,
     files,
-    quantization: { peer: "onnxruntime MatMulNBitsQuantizer", algo: spec.ort!.algo, bits: 4, group: spec.ort!.group },
+    quantization: {
+      peer: "onnxruntime MatMulNBitsQuantizer",
+      algo: spec.ort!.algo,
+      bits: 4,
+      group: spec.ort!.group,
+      from: { dir: fp32Dir, variant: card.variant, files: card.files },
+    },
   };
   Deno.writeTextFileSync(`${dir}/model.json`, JSON.stringify(out, null, 2) + "\n");
   return dir;
@@ -241,11 +251,22 @@ export class SkipRow extends Error {
 }
 
 /** The quantized model directory of a row (built once; reused when its card loads). */
+/** Was `variant` quantized from `fp32` as it is now (same graphs, same planning objective and planner)? */
+export function builtFrom(variant: ModelCard, fp32: ModelCard): boolean {
+  const from = (variant.quantization as { from?: { files?: ModelCard["files"] } } | undefined)?.from?.files;
+  if (!from) return false;
+  const same = graphFiles(fp32).every((f) => from[f]?.sha256 === fp32.files[f].sha256) &&
+    graphFiles({ files: from }).length === graphFiles(fp32).length;
+  return same && JSON.stringify(variant.objective) === JSON.stringify(fp32.objective) &&
+    JSON.stringify(variant.planner) === JSON.stringify(fp32.planner);
+}
+
 async function variantDir(spec: RowSpec, fp32Dir: string, o: SweepOptions): Promise<string> {
   const dir = `${o.out}/variants/${spec.task}/${spec.id}`;
   try {
-    loadModelCard(dir);
-    return dir;
+    // A variant built earlier is reused only if it was quantized from today's fp32 graphs and objective.
+    if (builtFrom(loadModelCard(dir), loadModelCard(fp32Dir))) return dir;
+    Deno.removeSync(dir, { recursive: true });
   } catch { /* build it */ }
   if (spec.kind === "ort") return await ortVariant(spec, fp32Dir, dir, o.python);
   let from = fp32Dir;
