@@ -9,7 +9,14 @@
  * latent error against fp32 after 1 and 5 predicted steps on held-out frames, and bytes per graph.
  */
 import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
-import { cardPreset, type PlanTrace, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
+import {
+  cardPreset,
+  type PlanPreset,
+  type PlanTrace,
+  PRESETS,
+  presetWith,
+  worldModelPlanner,
+} from "../agent/planners/world_model_planner.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { quantizeModelDir } from "../quant/quantize_model.ts";
 import { CHECKPOINTS, evaluate, type ProtocolResult } from "../tasks/evaluation.ts";
@@ -114,7 +121,8 @@ export function rowBasis(task: string, kind: RowSpec["kind"], models: string): s
     what = {
       graphs: Object.fromEntries(graphFiles(card).map((f) => [f, card.files[f].sha256])),
       objective: card.objective,
-      planner: card.planner,
+      // The planner it is served with, where that is not the default "fast" (so that naming "fast" changes nothing).
+      planner: servedPlanner(card),
     };
   }
   return sha256(new TextEncoder().encode(JSON.stringify(what))).slice(0, 16);
@@ -251,6 +259,12 @@ export class SkipRow extends Error {
 }
 
 /** The quantized model directory of a row (built once; reused when its card loads). */
+/** The card's resolved planner preset, or undefined where it is the default ("fast" with no overrides). */
+function servedPlanner(card: ModelCard): PlanPreset | undefined {
+  const p = presetWith(cardPreset(card), {}); // normalised: every field spelled out
+  return JSON.stringify(p) === JSON.stringify(presetWith(PRESETS.fast, {})) ? undefined : p;
+}
+
 /** Was `variant` quantized from `fp32` as it is now (same graphs, same planning objective and planner)? */
 export function builtFrom(variant: ModelCard, fp32: ModelCard): boolean {
   const from = (variant.quantization as { from?: { files?: ModelCard["files"] } } | undefined)?.from?.files;
@@ -258,7 +272,7 @@ export function builtFrom(variant: ModelCard, fp32: ModelCard): boolean {
   const same = graphFiles(fp32).every((f) => from[f]?.sha256 === fp32.files[f].sha256) &&
     graphFiles({ files: from }).length === graphFiles(fp32).length;
   return same && JSON.stringify(variant.objective) === JSON.stringify(fp32.objective) &&
-    JSON.stringify(variant.planner) === JSON.stringify(fp32.planner);
+    JSON.stringify(servedPlanner(variant)) === JSON.stringify(servedPlanner(fp32));
 }
 
 async function variantDir(spec: RowSpec, fp32Dir: string, o: SweepOptions): Promise<string> {

@@ -85,6 +85,12 @@ for (const dir of dirs) {
     );
   });
 
+  Deno.test(`${dir}: model.json states the planner it is served with`, () => {
+    const card = loadModelCard(dir);
+    assert.ok(card.planner, "no planner in model.json");
+    assert.ok(["fast", "dinowm", "mppi"].includes(card.planner.preset));
+  });
+
   Deno.test(`${dir}: a tampered graph is refused at load with a message naming it`, async () => {
     const tmp = copyModel(dir);
     try {
@@ -119,6 +125,11 @@ for (const dir of dirs) {
     }
   });
 
+  // Dynamic activation ranges (W8A8 "dyn") are taken per tensor over the whole batch, so a sample's result
+  // moves with its batch mates by up to a quantization step: those variants are held to 1% instead.
+  const modules = (loadModelCard(dir).quantization as { modules?: Record<string, { act?: { mode: string } | null }> })
+    ?.modules ?? {};
+  const dynamic = Object.values(modules).some((m) => m.act?.mode === "dynamic");
   Deno.test(`${dir}: a rollout of S samples equals S separate rollouts (history shared correctly)`, async () => {
     const model = await WorldModel.load(dir, { threads: 1 });
     const c = model.card, S = 3, H = 3;
@@ -130,8 +141,10 @@ for (const dir of dirs) {
     for (let s = 0; s < S; s++) {
       const one = await model.rollout(z, p, acts.subarray(s * H * c.action_dim, (s + 1) * H * c.action_dim), 1, H);
       const G = c.global_dim;
-      const err = maxAbsDiff(one[H - 1].global, all[H - 1].global.subarray(s * G, (s + 1) * G));
-      assert.ok(err < 1e-4, `sample ${s}: ${err}`);
+      const a = one[H - 1].global, b = all[H - 1].global.subarray(s * G, (s + 1) * G);
+      const err = maxAbsDiff(a, b);
+      const scale = Math.max(...Array.from(a, Math.abs));
+      assert.ok(dynamic ? err < 0.01 * scale : err < 1e-4, `sample ${s}: ${err} (max |global| ${scale})`);
     }
   });
 }
