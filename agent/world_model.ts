@@ -56,10 +56,10 @@ export class WorldModel {
   static async load(dir: string, options: WorldModelOptions = {}): Promise<WorldModel> {
     const card = loadModelCard(dir);
     const ort = await ortFor(options.backend ?? "web", options.threads ?? 2);
-    const open = async (name: string) => {
+    const open = async (name: string, threads = options.threads ?? 2) => {
       try {
         // onnxruntime-node uses every core unless told; the wasm backend takes its count from ortFor.
-        const opts = options.backend === "node" ? { intraOpNumThreads: options.threads ?? 2 } : {};
+        const opts = options.backend === "node" ? { intraOpNumThreads: threads } : {};
         return await ort.InferenceSession.create(readBytes(`${dir}/${name}`), opts);
       } catch (e) {
         throw new ModelLoadError(`${dir}/${name}: onnxruntime cannot load it (${(e as Error).message})`);
@@ -74,7 +74,8 @@ export class WorldModel {
     }
     let distance: Session | null = null;
     if (card.objective.distance > 0) {
-      distance = await open("distance.onnx");
+      // One thread: the head is a few small layers, and a second spinning thread pool would slow the predictor's.
+      distance = await open("distance.onnx", 1);
       const extra = distance.inputNames.filter((n) => n !== "tokens" && n !== "global");
       if (extra.length || !distance.inputNames.length) {
         throw new ModelLoadError(
