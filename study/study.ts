@@ -72,6 +72,13 @@ async function sweep(args: string[]) {
     } s a row); shard ${index}/${count}: ${rows.length} rows, ${todo.length} to run, ` +
       `~${(todo.length * perRow / 3600).toFixed(1)} h; ${o.episodes} episodes x ${o.budget} replans, seed ${o.seed}`,
   );
+  // One basis per task and kind of row: rowBasis reads and hashes the fp32 model's files.
+  const bases = new Map<string, string>();
+  const basisOf = (task: string, kind: RowResult["kind"]) => {
+    const k = `${task}/${kind === "oracle" ? "oracle" : "model"}`;
+    if (!bases.has(k)) bases.set(k, rowBasis(task, kind, f.models));
+    return bases.get(k)!;
+  };
   const refs = new Map<string, WorldModel>();
   const t0 = performance.now();
   let ran = 0;
@@ -79,7 +86,7 @@ async function sweep(args: string[]) {
     const fp32Dir = `${f.models}/${spec.task}/fp32`;
     const fp32 = done.get(`${spec.task}/fp32`);
     const deciders = (spec.decidedBy ?? []).map((id) => done.get(`${spec.task}/${id}`));
-    const basis = rowBasis(spec.task, spec.kind, f.models);
+    const basis = basisOf(spec.task, spec.kind);
     let row: RowResult;
     if (deciders.length && deciders.every((d) => d && failed(d, fp32))) {
       row = {
