@@ -4,7 +4,7 @@
  * oracle, or onnxruntime's own Python weight-only quantizer.
  *
  * Pruning: a row may name the rows that decide it (`decidedBy`); when all of them failed, the row
- * is not run and the report lists it as pruned (e.g. W2 per-channel once W2 g16 fails).
+ * is not run and the report lists it as pruned (e.g. W2 g32 once W2 g16 fails, W4A8 once W8A8 fails).
  * Shards: rows are split by chain (rows that decide each other stay in one shard).
  */
 import type { ActMode } from "../quant/activations.ts";
@@ -60,10 +60,16 @@ function weightOnly(task: TaskName, methods: Method[], bits: number[], groups: (
   const rows: RowSpec[] = [];
   for (const method of methods) {
     for (const [bi, b] of bits.entries()) {
-      for (const g of groups) {
+      for (const [gi, g] of groups.entries()) {
         const id = `${method}-w${b}${gtag(g)}`;
-        const finest = `${method}-w${b}${gtag(groups[0])}`;
-        const decidedBy = id !== finest ? [finest] : bi > 0 ? [`${method}-w${bits[bi - 1]}${gtag(groups[0])}`] : [];
+        const at = (i: number) => `${method}-w${b}${gtag(groups[i])}`;
+        // A group is decided by the next finer one (a coarser grid of scales cannot do better where the finer
+        // one fails); per-channel by the finest, so that every surviving bit width has its group-vs-channel pair.
+        const decidedBy = gi === 0
+          ? (bi > 0 ? [`${method}-w${bits[bi - 1]}${gtag(groups[0])}`] : [])
+          : g === undefined
+          ? [at(0)]
+          : [at(gi - 1)];
         const candidate = method === "gptq" && ((b === 4 && (g === 16 || g === 32)) || (b === 3 && g === 16) ||
           (b === 8 && !g) || (b === 2 && g === 16));
         rows.push({
@@ -97,10 +103,9 @@ function weightAct(
           // Dynamic (run-time per-tensor) ranges are what the integer kernel does: studied where it deploys.
           if (mode === "dynamic" && actFormat(wb, ab, mode, g) !== "deploy") continue;
           const id = `${method}-w${wb}${gtag(g)}a${ab}${atag(mode)}`;
-          // W4A4 is decided once both W6A6 and W4A8 have failed.
-          const decidedBy = wb === 4 && ab === 4
-            ? [`${method}-w6${gtag(g)}a6${atag(mode)}`, `${method}-w4${gtag(g)}a8${atag(mode)}`]
-            : undefined;
+          // W6A6 and W4A8 are decided by W8A8; W4A4 once both W6A6 and W4A8 have failed.
+          const at = (w: number, a: number) => `${method}-w${w}${gtag(g)}a${a}${atag(mode)}`;
+          const decidedBy = wb === 4 && ab === 4 ? [at(6, 6), at(4, 8)] : wb === 8 && ab === 8 ? undefined : [at(8, 8)];
           const fmt = actFormat(wb, ab, mode, g);
           rows.push({
             id,
@@ -216,6 +221,21 @@ export function buildGrid(name: GridName, tasks: TaskName[]): RowSpec[] {
       ),
     );
     rows.push(...asymmetry(task), ...peer(task, [32, 128]));
+  }
+  return decidersFirst(rows);
+}
+
+/** A row that decides an earlier-tier row moves up to that tier, so that it has run when the other one is reached. */
+function decidersFirst(rows: RowSpec[]): RowSpec[] {
+  const byKey = new Map(rows.map((r) => [`${r.task}/${r.id}`, r]));
+  for (let moved = true; moved;) {
+    moved = false;
+    for (const r of rows) {
+      for (const d of r.decidedBy ?? []) {
+        const decider = byKey.get(`${r.task}/${d}`)!;
+        if (decider.tier > r.tier) [decider.tier, moved] = [r.tier, true];
+      }
+    }
   }
   return rows;
 }

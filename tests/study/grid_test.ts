@@ -23,6 +23,11 @@ Deno.test("pruning: coarser groups are decided by the finest, lower bits by the 
   const g = buildGrid("paper", ["wall"]);
   const by = (id: string) => g.find((r) => r.id === id)!.decidedBy;
   assert.deepEqual(by("rtn-w2"), ["rtn-w2g16"]);
+  assert.deepEqual(by("rtn-w2g32"), ["rtn-w2g16"]);
+  assert.deepEqual(by("rtn-w2g128"), ["rtn-w2g64"]);
+  assert.deepEqual(by("gptq-w4a8"), ["gptq-w8a8"]);
+  assert.deepEqual(by("smoothquant-w6g32a6tok"), ["smoothquant-w8g32a8tok"]);
+  assert.equal(by("rtn-w8a8dyn"), undefined);
   assert.deepEqual(by("rtn-w2g16"), ["rtn-w3g16"]);
   assert.equal(by("rtn-w8g16"), undefined, "the first row of a chain always runs");
   assert.deepEqual(by("omse-w4a4tok"), ["omse-w6a6tok", "omse-w4a8tok"]);
@@ -41,6 +46,13 @@ Deno.test("shards: whole chains, every row exactly once; run order puts referenc
     }
   }
   const order = runOrder(g);
+  // A row's deciders run before it, or it could never be pruned.
+  const pos = new Map(order.map((r, i) => [`${r.task}/${r.id}`, i]));
+  for (const r of order) {
+    for (const d of r.decidedBy ?? []) {
+      assert.ok(pos.get(`${r.task}/${d}`)! < pos.get(`${r.task}/${r.id}`)!, `${d} runs before ${r.id}`);
+    }
+  }
   const tiers = order.map((r) => r.tier);
   assert.deepEqual(tiers, [...tiers].sort((a, b) => a - b));
   assert.deepEqual(order.slice(0, 4).map((r) => r.id), ["fp32", "oracle", "fp32", "oracle"]);

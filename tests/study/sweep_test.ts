@@ -30,3 +30,12 @@ Deno.test("rowBasis: model rows rest on the task's fp32 model, oracle rows on th
   assert.notEqual(rowBasis("wall", "oracle", "models"), wall);
   assert.throws(() => rowBasis("wall", "quant", "no-such-models"), /cannot read model\.json/);
 });
+
+Deno.test("the study's rows can be committed: git ignores the cached variants, not the JSONL", async () => {
+  const ignored = async (path: string) =>
+    (await new Deno.Command("git", { args: ["check-ignore", "-q", path], stdout: "null", stderr: "null" }).output())
+      .code === 0;
+  // A bare `runs/` pattern once matched study/runs/ too and every row measured was lost with its machine.
+  assert.equal(await ignored("study/runs/paper/rows.shard-0-of-2.jsonl"), false, "rows are committed");
+  assert.equal(await ignored("study/runs/paper/variants/wall/gptq-w4g16/model.json"), true, "variants are not");
+});
