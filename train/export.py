@@ -12,6 +12,7 @@ The batch axis is dynamic; `global` is already divided by the predictor's global
 import argparse
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -57,34 +58,77 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class CheckpointEncoder:
+    """The encoder from a torch checkpoint: exported here with the predictor's global_scale and pooling."""
+
+    def __init__(self, ckpt: str, scale: float, pool: int):
+        self.enc, self.ckpt = load_encoder(ckpt), ckpt
+        self.graph = EncoderGraph(self.enc, scale, pool).eval()
+        self.image_size, self.patch = self.enc.cfg.image_size, self.enc.cfg.patch
+
+    def write(self, out: Path) -> None:
+        export_encoder_graph(self.graph, self.image_size, out)
+
+    def run(self, image: torch.Tensor):
+        with torch.no_grad():
+            return self.graph(image)
+
+    def record(self) -> dict:
+        state = torch.load(self.ckpt, weights_only=False)
+        return {"checkpoint": str(self.ckpt), "config": state["config"], "objective": state.get("objective"),
+                "steps": state.get("step")}
+
+
+class FolderEncoder:
+    """A model folder's encoder.onnx, copied as it is (a new predictor over a shipped frozen encoder)."""
+
+    def __init__(self, folder: Path, scale: float, pool: int):
+        self.folder, self.card = folder, json.loads((folder / "model.json").read_text())
+        if self.card["token_pool"] != pool or abs(self.card["training"]["global_scale"] - scale) > 1e-6 * scale:
+            raise SystemExit(f"the predictor was not trained on {folder}'s encoder (token pool or global scale differ)")
+        self.image_size, self.patch = self.card["image_size"], self.card["patch"]
+
+    def write(self, out: Path) -> None:
+        if (self.folder / "encoder.onnx").resolve() != (out / "encoder.onnx").resolve():
+            shutil.copyfile(self.folder / "encoder.onnx", out / "encoder.onnx")
+
+    def run(self, image: torch.Tensor):
+        from .distance_head import encode_frames
+
+        t, g = encode_frames(self.folder / "encoder.onnx", image.numpy())
+        return torch.from_numpy(t), torch.from_numpy(g)
+
+    def record(self) -> dict:
+        return {**self.card["training"]["encoder"], "from": str(self.folder)}
+
+
 def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, seed: int = 0) -> dict:
+    """encoder_ckpt: a torch checkpoint, or a model folder whose encoder.onnx the predictor was trained on."""
     out.mkdir(parents=True, exist_ok=True)
-    enc = load_encoder(encoder_ckpt)
     pstate = torch.load(predictor_ckpt, weights_only=False, map_location="cpu")
     pcfg = PredictorConfig(**pstate["config"])
     pred = Predictor(pcfg)
     pred.load_state_dict(pstate["model"])
     pred.eval()
     meta, scale = pstate["meta"], pstate["global_scale"]
-    ecfg = enc.cfg
     pool = pstate.get("token_pool", 1)
-    graph = EncoderGraph(enc, scale, pool).eval()
+    source = Path(encoder_ckpt)
+    enc = FolderEncoder(source, scale, pool) if source.is_dir() else CheckpointEncoder(encoder_ckpt, scale, pool)
     g = torch.Generator().manual_seed(seed)
 
-    image = torch.randint(0, 256, (2, ecfg.image_size, ecfg.image_size, 3), generator=g, dtype=torch.uint8)
-    enc_in = (image,)
+    image = torch.randint(0, 256, (2, enc.image_size, enc.image_size, 3), generator=g, dtype=torch.uint8)
     h = pcfg.num_hist
     pred_in = (torch.randn(2, h, pcfg.tokens, pcfg.latent_dim, generator=g), torch.randn(2, h, pcfg.global_dim, generator=g),
                torch.randn(2, h, pcfg.action_dim, generator=g), torch.randn(2, h, pcfg.proprio_dim, generator=g))
     batch = {0: "batch"}
-    export_encoder_graph(graph, ecfg.image_size, out)
+    enc.write(out)
     p_names = ["tokens", "global", "action", "proprio"]
     p_out = ["next_tokens", "next_global", "next_proprio"]
     torch.onnx.export(pred, pred_in, out / "predictor.onnx", input_names=p_names, output_names=p_out,
                       dynamic_axes={n: batch for n in p_names + p_out}, opset_version=OPSET, dynamo=False)
 
+    e_ref = enc.run(image)
     with torch.no_grad():
-        e_ref = graph(*enc_in)
         # Reference predictor inputs from real encoder outputs, so parity covers realistic ranges.
         p_ref_in = (e_ref[0][:, None].repeat(1, h, 1, 1), e_ref[1][:, None].repeat(1, h, 1)) + pred_in[2:]
         p_ref = pred(*p_ref_in)
@@ -103,9 +147,9 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
         "format": "edgewm-model/1",
         "task": meta["task"],
         "variant": out.name,
-        "image_size": ecfg.image_size,
-        "patch": ecfg.patch,
-        "patch_grid": [ecfg.image_size // ecfg.patch] * 2,
+        "image_size": enc.image_size,
+        "patch": enc.patch,
+        "patch_grid": [enc.image_size // enc.patch] * 2,
         "token_pool": pool,
         "tokens": pcfg.tokens,
         "latent_dim": pcfg.latent_dim,
@@ -124,7 +168,7 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
         "proprio_std": meta["proprio_std"],
         "objective": objective,
         "tensors": {
-            "encoder": {"inputs": {"image": ["batch", ecfg.image_size, ecfg.image_size, 3]},
+            "encoder": {"inputs": {"image": ["batch", enc.image_size, enc.image_size, 3]},
                         "outputs": {"tokens": ["batch", pcfg.tokens, pcfg.latent_dim], "global": ["batch", pcfg.global_dim]}},
             "predictor": {"inputs": {"tokens": ["batch", h, pcfg.tokens, pcfg.latent_dim], "global": ["batch", h, pcfg.global_dim],
                                      "action": ["batch", h, pcfg.action_dim], "proprio": ["batch", h, pcfg.proprio_dim]},
@@ -134,9 +178,7 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
         },
         "training": {
             "data": {k: meta[k] for k in ("task", "episodes", "steps", "seed", "version")},
-            "encoder": {"checkpoint": str(encoder_ckpt), "config": torch.load(encoder_ckpt, weights_only=False)["config"],
-                        "objective": torch.load(encoder_ckpt, weights_only=False).get("objective"),
-                        "steps": torch.load(encoder_ckpt, weights_only=False).get("step")},
+            "encoder": enc.record(),
             "predictor": {"config": pstate["config"], "steps": pstate["step"], "final": log[-1]},
             "global_scale": scale,
         },
@@ -149,7 +191,7 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--encoder", required=True)
+    ap.add_argument("--encoder", required=True, help="encoder checkpoint (.pt), or the model folder the predictor was trained on")
     ap.add_argument("--predictor", help="predictor checkpoint (omit with --encoder-only)")
     ap.add_argument("--encoder-only", action="store_true", help="write just encoder.onnx, for encoder studies")
     ap.add_argument("--out", required=True)

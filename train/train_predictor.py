@@ -9,6 +9,7 @@ prints every few seconds; checkpoints every minute; rerunning with the same --ou
 resumes.
 """
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -35,6 +36,20 @@ def encode_all(enc, obs: torch.Tensor, batch: int = 512, pool: int = 1):
         toks.append(pool_tokens(t, pool))
         gs.append(g)
     return torch.cat(toks).reshape(N, T, *toks[0].shape[1:]), torch.cat(gs).reshape(N, T, -1)
+
+
+def model_latents(data: Path, model: Path, n: int, pool: int):
+    """Latents from a model folder's encoder.onnx (the frozen encoder as shipped; no torch checkpoint needed).
+    The graph pools tokens and divides the global embedding by the model's global_scale: undone here, so the
+    predictor trains on the same scale as from a checkpoint, and the scale is the model's own."""
+    from .distance_head import dataset_latents
+
+    card = json.loads((model / "model.json").read_text())
+    if pool != card["token_pool"]:
+        raise SystemExit(f"--pool {pool} does not match {model}'s encoder, which pools {card['token_pool']}")
+    scale = float(card["training"]["global_scale"])
+    tok, glo = dataset_latents(data, model)
+    return torch.from_numpy(tok[:n]), torch.from_numpy(glo[:n]) * scale, scale
 
 
 class Windows:
@@ -76,7 +91,8 @@ def loss_fn(pred: Predictor, batch):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
-    ap.add_argument("--encoder", required=True)
+    ap.add_argument("--encoder", required=True,
+                    help="encoder checkpoint (.pt), or a model folder whose encoder.onnx makes the latents")
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--steps", type=int, default=200000)
@@ -99,13 +115,16 @@ def main() -> None:
 
     data = Frames(args.data, args.episodes)
     meta = data.meta
-    enc = load_encoder(args.encoder).to(args.device)
     t0 = time.time()
-    tokens, global_ = encode_all(enc, data.obs, pool=args.pool)
-    tokens, global_ = tokens.cpu(), global_.cpu()
+    if Path(args.encoder).is_dir():
+        tokens, global_, global_scale = model_latents(Path(args.data), Path(args.encoder), data.N, args.pool)
+    else:
+        enc = load_encoder(args.encoder).to(args.device)
+        tokens, global_ = encode_all(enc, data.obs, pool=args.pool)
+        tokens, global_ = tokens.cpu(), global_.cpu()
+        global_scale = float(global_.std())
     print(f"encoded {data.N * data.T1} frames in {time.time() - t0:.0f}s", flush=True)
     proprio = torch.from_numpy(np.load(Path(args.data) / "proprio.npy")[: data.N])
-    global_scale = float(global_.std())
     train_n = data.N - args.holdout
     win = Windows(data, tokens[:train_n], global_[:train_n], proprio[:train_n], meta, args.num_hist, global_scale)
     win.actions = win.actions[:train_n]

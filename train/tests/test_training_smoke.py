@@ -10,7 +10,7 @@ from onnx.reference import ReferenceEvaluator
 from train.encoder import DinoIbotLoss, Frames, SfaLoss, SigregLoss, TemporalDistanceLoss, sigreg, sinkhorn_knopp
 from train.export import export
 from train.predictor import Predictor, PredictorConfig
-from train.train_predictor import Windows, encode_all, loss_fn
+from train.train_predictor import Windows, encode_all, loss_fn, model_latents
 from train.vit import Encoder, EncoderConfig, save_checkpoint
 
 TINY = dict(image_size=32, patch=16, dim=32, depth=1, heads=2, global_dim=8)
@@ -129,3 +129,35 @@ def test_predictor_teacher_forcing_loss_falls_and_export_is_valid_onnx(tiny_wall
 
 def tiny_wall_folder(frames):
     return frames.folder
+
+
+def test_a_new_predictor_trains_and_exports_over_a_shipped_encoder_onnx(tiny_wall, tmp_path):
+    """No torch checkpoint of the encoder is needed: a model folder's encoder.onnx makes the latents, and the
+    export copies that graph unchanged with the model's own global scale."""
+    torch.manual_seed(0)
+    enc = Encoder(EncoderConfig(**TINY)).eval()
+    tokens, global_ = encode_all(enc, tiny_wall.obs)
+    scale = float(global_.std())
+    cfg = PredictorConfig(tokens=tokens.shape[2], latent_dim=32, global_dim=8, action_dim=10, proprio_dim=2,
+                          action_emb=8, proprio_emb=8, num_hist=1, width=16, depth=1, heads=2)
+    save_checkpoint(tmp_path / "enc.pt", enc, enc.cfg, objective="random", step=7)
+    save_checkpoint(tmp_path / "pred.pt", Predictor(cfg), cfg, step=0, log=[{}], global_scale=scale, meta=tiny_wall.meta)
+    shipped = tmp_path / "shipped"
+    export(str(tmp_path / "enc.pt"), str(tmp_path / "pred.pt"), shipped, {"patch": 1, "global": 1, "proprio": 0, "mode": "last"})
+
+    tok2, glo2, scale2 = model_latents(tiny_wall.folder, shipped, tiny_wall.N, pool=1)
+    assert scale2 == pytest.approx(scale)
+    np.testing.assert_allclose(tok2.numpy(), tokens.numpy(), atol=1e-4)
+    np.testing.assert_allclose(glo2.numpy(), global_.numpy(), atol=1e-4)  # the graph's scaling undone
+    with pytest.raises(SystemExit, match="--pool 2"):
+        model_latents(tiny_wall.folder, shipped, tiny_wall.N, pool=2)
+
+    out = tmp_path / "new"
+    card = export(str(shipped), str(tmp_path / "pred.pt"), out, {"patch": 1, "global": 1, "proprio": 0, "mode": "last"})
+    assert (out / "encoder.onnx").read_bytes() == (shipped / "encoder.onnx").read_bytes()
+    assert card["training"]["encoder"]["from"] == str(shipped) and card["training"]["encoder"]["steps"] == 7
+    assert card["training"]["global_scale"] == pytest.approx(scale)
+    save_checkpoint(tmp_path / "other.pt", Predictor(cfg), cfg, step=0, log=[{}], global_scale=2 * scale,
+                    meta=tiny_wall.meta)
+    with pytest.raises(SystemExit, match="not trained on"):
+        export(str(shipped), str(tmp_path / "other.pt"), tmp_path / "bad", {"patch": 1, "global": 1, "proprio": 0})
