@@ -14,7 +14,7 @@ import { CliError, listFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { buildGrid, GRIDS, runOrder, shardRows } from "./grid.ts";
-import { currentRows, failed, rowBasis, rowKey, type RowResult, runRow } from "./sweep.ts";
+import { basisCache, currentRows, failed, rowKey, type RowResult, runRow } from "./sweep.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
 export function shardFrom(flag: string | undefined, env: (k: string) => string | undefined): [number, number] {
@@ -72,13 +72,7 @@ async function sweep(args: string[]) {
     } s a row); shard ${index}/${count}: ${rows.length} rows, ${todo.length} to run, ` +
       `~${(todo.length * perRow / 3600).toFixed(1)} h; ${o.episodes} episodes x ${o.budget} replans, seed ${o.seed}`,
   );
-  // One basis per task and kind of row: rowBasis reads and hashes the fp32 model's files.
-  const bases = new Map<string, string>();
-  const basisOf = (task: string, kind: RowResult["kind"]) => {
-    const k = `${task}/${kind === "oracle" ? "oracle" : "model"}`;
-    if (!bases.has(k)) bases.set(k, rowBasis(task, kind, f.models));
-    return bases.get(k)!;
-  };
+  const basisOf = basisCache(f.models);
   const refs = new Map<string, WorldModel>();
   const t0 = performance.now();
   let ran = 0;

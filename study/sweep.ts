@@ -128,15 +128,20 @@ export function rowBasis(task: string, kind: RowSpec["kind"], models: string): s
   return sha256(new TextEncoder().encode(JSON.stringify(what))).slice(0, 16);
 }
 
+/** `rowBasis`, computed once per task and kind of row (it reads and hashes the fp32 model's files). */
+export function basisCache(models = "models"): (task: string, kind: RowResult["kind"]) => string {
+  const bases = new Map<string, string>();
+  return (task, kind) => {
+    const k = `${task}/${kind === "oracle" ? "oracle" : "model"}`;
+    if (!bases.has(k)) bases.set(k, rowBasis(task, kind, models));
+    return bases.get(k)!;
+  };
+}
+
 /** The rows of `out` measured on today's models and oracle (see `rowBasis`), and how many are stale. */
 export function currentRows(out: string, models = "models"): { rows: RowResult[]; stale: number } {
-  const basis = new Map<string, string>();
-  const of = (r: RowResult) => {
-    const k = `${r.task}/${r.kind === "oracle" ? "oracle" : "model"}`;
-    if (!basis.has(k)) basis.set(k, rowBasis(r.task, r.kind, models));
-    return basis.get(k)!;
-  };
-  const all = readRows(out), rows = all.filter((r) => r.basis === of(r));
+  const basisOf = basisCache(models);
+  const all = readRows(out), rows = all.filter((r) => r.basis === basisOf(r.task, r.kind));
   return { rows, stale: all.length - rows.length };
 }
 

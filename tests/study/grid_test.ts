@@ -19,7 +19,7 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.ok(g.every((r) => !r.steps || r.steps.every((s) => s.layers === "all")), "the whole model counts");
 });
 
-Deno.test("pruning: coarser groups are decided by the finest, lower bits by the bits above", () => {
+Deno.test("pruning: a group is decided by the next finer one, per-channel by the finest, lower bits by the bits above, A<8 by W8A8", () => {
   const g = buildGrid("paper", ["wall"]);
   const by = (id: string) => g.find((r) => r.id === id)!.decidedBy;
   assert.deepEqual(by("rtn-w2"), ["rtn-w2g16"]);
