@@ -8,6 +8,7 @@ import * as z from "zod";
 import { UserError } from "../lib/errors.ts";
 import { readBytes, readText } from "../lib/platform.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
+import { getTask } from "../tasks/registry.ts";
 
 /** The hex sha256 that model cards record for each file. */
 export function sha256(bytes: Uint8Array): string {
@@ -114,6 +115,21 @@ export const ModelCardSchema = z.object({
   files: z.record(z.string(), FileEntry),
 }).superRefine((c, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+  // A model reads and writes its task's actions and proprio: one trained on another layout (an older
+  // dataset version) would run on misread numbers.
+  if ((TASK_NAMES as readonly string[]).includes(c.task)) {
+    const t = getTask(c.task);
+    for (
+      const [k, want] of [["env_action_dim", t.actionDim], ["frameskip", t.frameskip], [
+        "proprio_dim",
+        t.proprioDim,
+      ]] as const
+    ) {
+      if (c[k] !== want) {
+        issue(k, `${c[k]} does not match task ${t.name}, whose ${k} is ${want} (retrain on today's data)`);
+      }
+    }
+  }
   if (c.action_dim !== c.frameskip * c.env_action_dim) {
     issue(
       "action_dim",

@@ -3,13 +3,15 @@
  * its second input, and Gemm (alpha = beta = 1, no transA) with an
  * initializer B. By default only the transformer blocks' attention (qkv,
  * proj) and MLP (fc1, fc2) layers are chosen, as in arXiv 2602.02110;
- * embeddings and heads stay float unless `scope` is "all".
+ * embeddings and heads stay float unless `scope` is "all". "whole" is "all"
+ * on a graph whose patch-embedding Conv was first rewritten as a MatMul
+ * (quant/patchify.ts), so that it is a layer too.
  */
 import { getAttr, type Model, type Node, type Tensor, tensorFloats } from "./onnx.ts";
 import type { Matrix } from "./matrix.ts";
 import { QuantError } from "./quantizer.ts";
 
-export type LayerScope = "blocks" | "all";
+export type LayerScope = "blocks" | "all" | "whole";
 
 export interface Layer {
   /** The node's name (or its output's, when unnamed). */

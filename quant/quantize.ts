@@ -24,9 +24,10 @@ if (import.meta.main) {
       modules: { type: "string", default: "encoder,predictor", help: "which graphs to quantize" },
       layers: {
         type: "enum",
-        values: ["blocks", "all"],
+        values: ["blocks", "all", "whole"],
         default: "blocks",
-        help: "transformer blocks, or every layer",
+        help:
+          "transformer blocks; every MatMul/Gemm; or whole: every layer and the patch embedding (its Conv as a MatMul)",
       },
       format: { type: "enum", values: ["deploy", "sim"], default: "deploy", help: "real low-bit graphs, or simulated" },
       calib: { type: "string", help: "dataset folder for calibration (default: simulated episodes)" },

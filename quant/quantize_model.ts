@@ -11,6 +11,7 @@ import { type ActSpec, calibrateActivation, fakeQuantActivations } from "./activ
 import { calibrationData, collectLayerInputs, type Feed } from "./calibrate.ts";
 import { checkConfig, describe, layerWeightSpec, type Method, type Module, type QuantizeConfig } from "./config.ts";
 import { findLayers, type Layer, type LayerScope, weightMatrix } from "./layers.ts";
+import { patchConvsToMatMul } from "./patchify.ts";
 import { matmul, type Matrix, relOutputError, scaleColumns, scaleRows } from "./matrix.ts";
 import { METHODS } from "./methods.ts";
 import { decodeModel, encodeModel, type Model } from "./onnx.ts";
@@ -124,6 +125,7 @@ export async function quantizeModelDir(
     if (c.modules.includes(m)) {
       try {
         models[m] = decodeModel(bytes[m]);
+        if (c.layers === "whole") patchConvsToMatMul(models[m], [card.image_size, card.image_size]);
       } catch (e) {
         throw new QuantError(`${modelDir}/${m}.onnx: ${(e as Error).message}`);
       }

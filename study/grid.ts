@@ -12,7 +12,7 @@ import type { Method, Module, QuantizeConfig } from "../quant/config.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";
 import type { TaskName } from "../tasks/task.ts";
 
-export type Family = "reference" | "weight-only" | "weight-act" | "asymmetry" | "peer";
+export type Family = "reference" | "weight-only" | "weight-act" | "asymmetry" | "peer" | "whole";
 
 export interface RowSpec {
   /** Unique within a task: e.g. "gptq-w4g32", "enc-w4a8.pred-w8a8". */
@@ -179,6 +179,35 @@ function asymmetry(task: TaskName): RowSpec[] {
   return rows;
 }
 
+/**
+ * The default's candidates over the whole model: every layer and the patch embedding (its Conv as a
+ * MatMul, quant/patchify.ts), which `layers: "all"` leaves in fp32 (~295 KB, the largest tensor left).
+ */
+function whole(task: TaskName): RowSpec[] {
+  const settings: [Method, WeightSpec, ActMode?][] = [
+    ["gptq", weight(4, 16)],
+    ["gptq", weight(4, 32)],
+    ["gptq", weight(3, 16)],
+    ["smoothquant", weight(8), "dynamic"],
+  ];
+  return settings.map(([method, w, mode]): RowSpec => ({
+    id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole`,
+    task,
+    family: "whole",
+    kind: "quant",
+    steps: [{
+      method,
+      weight: w,
+      ...(mode ? { act: { bits: 8, mode }, alpha: 0.5 } : {}),
+      modules: BOTH,
+      format: "deploy",
+      layers: "whole",
+    }],
+    chain: `${task}/whole`,
+    tier: 1,
+  }));
+}
+
 function peer(task: TaskName, groups: number[]): RowSpec[] {
   return (["rtn", "hqq"] as const).flatMap((algo) =>
     groups.map((group): RowSpec => ({
@@ -220,7 +249,7 @@ export function buildGrid(name: GridName, tasks: TaskName[]): RowSpec[] {
         [undefined, 32],
       ),
     );
-    rows.push(...asymmetry(task), ...peer(task, [32, 128]));
+    rows.push(...asymmetry(task), ...peer(task, [32, 128]), ...whole(task));
   }
   return decidersFirst(rows);
 }

@@ -2,14 +2,15 @@
  * `deno task study ship --in study/runs/NAME [--tasks ...]`: apply the default rule to the study's
  * rows and ship the result: each chosen variant is copied to models/<task>/<variant>/ with the
  * rule's evidence in its model.json (`selection`), and models/defaults.json points at it. Tasks
- * where nothing meets the rule keep their current default.
+ * where nothing meets the rule keep their current default if it was quantized from today's fp32,
+ * else fall back to fp32 (a default built from an older fp32 is not what the study measured).
  */
 import { loadModelCard } from "../agent/model_card.ts";
 import { CliError, parseFlags } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN } from "./choose_default.ts";
 import { readSpeed } from "./report.ts";
-import { currentRows } from "./sweep.ts";
+import { builtFrom, currentRows } from "./sweep.ts";
 
 export function ship(args: string[]): void {
   const f = parseFlags(args, {
@@ -24,7 +25,17 @@ export function ship(args: string[]): void {
   for (const task of f.tasks.split(",").filter(Boolean)) {
     const c = chooseDefault(task, rows, speed);
     if (!c?.chosen) {
-      console.error(`ship: ${task}: nothing meets the rule; the default stays ${defaults[task]}`);
+      const current = defaults[task], fp32 = loadModelCard(`${f.models}/${task}/fp32`);
+      let fresh = current === "fp32";
+      try {
+        fresh ||= builtFrom(loadModelCard(`${f.models}/${task}/${current}`), fp32);
+      } catch { /* missing or corrupt: not fresh */ }
+      if (!fresh) defaults[task] = "fp32";
+      console.error(
+        `ship: ${task}: nothing meets the rule; the default ${
+          fresh ? `stays ${current}` : `${current} was quantized from another fp32 model: fp32 is served`
+        }`,
+      );
       continue;
     }
     const from = `${f.in}/variants/${task}/${c.chosen.id}`, to = `${f.models}/${task}/${c.chosen.id}`;

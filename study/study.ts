@@ -5,6 +5,10 @@
  *   deno task study report --in study/runs/NAME       # study/REPORT.md + plots
  *   deno task study speed --in study/runs/NAME        # latency and memory of the deployable variants vs fp32
  *   deno task study ship --in study/runs/NAME         # commit the chosen defaults to models/
+ *   deno task study all --out study/runs/NAME [--tasks ...] [--tier 1] [--report study]   # all four in turn
+ *
+ * `all` is the one command to rerun when the fp32 models change: rows measured on other fp32 models
+ * rerun, then latency (run it on a quiet machine), the defaults are re-chosen and the report written.
  *
  * `sweep` runs the grid's rows (resumable: finished rows are skipped). Shards come from --shard, or
  * from JOB_COMPLETION_INDEX (Kubernetes indexed Job) / SLURM_ARRAY_TASK_ID with the count in
@@ -44,7 +48,16 @@ async function sweep(args: string[]) {
     budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
     seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1, help: "evaluation seed" },
     threads: { type: "int", default: 1, min: 1, max: 64, help: "onnxruntime threads per session" },
-    python: { type: "string", help: "Python with onnxruntime, for the peer rows (default python3)" },
+    python: {
+      type: "string",
+      help: "Python with onnxruntime, for the peer rows (default .venv/bin/python, else python3)",
+    },
+    tier: {
+      type: "int",
+      min: 0,
+      max: 2,
+      help: "run rows up to this tier only: 0 references, 1 + the default's candidates (and their deciders), 2 all",
+    },
     models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
   }, "deno task study [sweep] --out DIR: the quantization study's sweep (resumable, shardable)");
   const out = f.out;
@@ -52,12 +65,13 @@ async function sweep(args: string[]) {
   const o = { out, episodes: f.episodes, budget: f.budget, seed: f.seed, threads: f.threads, python: f.python };
   const tasks = listFlag(f.tasks, "tasks", TASK_NAMES);
   const all = buildGrid(f.grid, tasks);
-  const rows = runOrder(shardRows(all, index, count));
+  const rows = runOrder(shardRows(all, index, count)).filter((r) => f.tier === undefined || r.tier <= f.tier);
   Deno.mkdirSync(out, { recursive: true });
   const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
   const same = (r: RowResult) => r.episodes === o.episodes && r.budget === o.budget && r.seed === o.seed;
   const current = currentRows(out, f.models);
-  const done = new Map(current.rows.filter(same).map((r) => [rowKey(r), r]));
+  // A skipped row (e.g. no onnxruntime for Python then) is no result: it runs again.
+  const done = new Map(current.rows.filter((r) => same(r) && r.status !== "skipped").map((r) => [rowKey(r), r]));
   if (current.stale) {
     console.error(`study: ${current.stale} rows in ${out} measured other fp32 models or oracle settings: they rerun`);
   }
@@ -117,6 +131,25 @@ async function sweep(args: string[]) {
   console.error(`study: shard ${index}/${count} finished: ${rows.length} rows in ${file}`);
 }
 
+/** sweep, speed, ship and report in one go, on one machine (the sweep's --out is the others' --in). */
+async function all(args: string[]) {
+  const value = (flag: string) => {
+    const i = args.indexOf(`--${flag}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const out = value("out"), tasks = value("tasks") ?? TASK_NAMES.join(","), grid = value("grid") ?? "paper";
+  const models = value("models") ?? "models";
+  if (!out) throw new CliError("--out is required");
+  if (value("shard") !== undefined) throw new CliError("all runs every row on this machine: use sweep for shards");
+  const r = args.indexOf("--report");
+  await sweep(r >= 0 ? [...args.slice(0, r), ...args.slice(r + 2)] : args);
+  const { speed } = await import("./speed.ts"), { ship } = await import("./ship.ts");
+  const { report } = await import("./report.ts");
+  await speed(["--in", out, "--tasks", tasks, "--models", models]);
+  ship(["--in", out, "--tasks", tasks, "--models", models]);
+  await report(["--in", out, "--grid", grid, "--models", models, "--out", value("report") ?? "study"]);
+}
+
 if (import.meta.main) {
   await runCli(async () => {
     const [cmd, ...rest] = Deno.args;
@@ -129,7 +162,8 @@ if (import.meta.main) {
     } else if (cmd === "ship") {
       const { ship } = await import("./ship.ts");
       await ship(rest);
-    } else if (cmd === "sweep") await sweep(rest);
+    } else if (cmd === "all") await all(rest);
+    else if (cmd === "sweep") await sweep(rest);
     else await sweep(Deno.args);
   });
 }

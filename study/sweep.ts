@@ -202,16 +202,24 @@ function summarise(r: ProtocolResult, traces: PlanTrace[][], budget: number) {
   };
 }
 
+/** The project's virtual environment (train/ and study/ requirements) where it exists, else the system's python3. */
+export function defaultPython(): string {
+  try {
+    if (Deno.statSync(".venv/bin/python").isFile) return ".venv/bin/python";
+  } catch { /* no venv */ }
+  return "python3";
+}
+
 /** A model directory for onnxruntime's MatMulNBitsQuantizer's output (Python), with a card of ours. */
 async function ortVariant(spec: RowSpec, fp32Dir: string, dir: string, python: string | undefined): Promise<string> {
-  const py = python ?? "python3";
+  const py = python ?? defaultPython();
   const probe = await new Deno.Command(py, {
     args: ["-c", "import onnxruntime.quantization.matmul_nbits_quantizer"],
     stdout: "null",
     stderr: "null",
   }).output().catch(() => ({ code: 127 }));
   if (probe.code !== 0) {
-    throw new SkipRow(`${py} cannot import onnxruntime.quantization (pip install onnxruntime onnx)`);
+    throw new SkipRow(`${py} cannot import onnxruntime.quantization (pip install -r study/requirements.txt)`);
   }
   Deno.mkdirSync(dir, { recursive: true });
   for (const m of ["encoder", "predictor"]) {

@@ -16,7 +16,8 @@ import { getTask } from "./registry.ts";
 import { Rng } from "../lib/rng.ts";
 import { type Task, TASK_NAMES } from "./task.ts";
 
-export const DATASET_VERSION = 1;
+/** Bumped when what a dataset holds changes (2: reacher's proprio reads the wrist as its angle, not on the circle). */
+export const DATASET_VERSION = 2;
 
 export class DatasetError extends UserError {
   override name = "DatasetError";

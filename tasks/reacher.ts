@@ -7,7 +7,11 @@
  *
  * Instead of DMC's target sphere, the goal is a whole arm pose: success when
  * both joint angles are within 0.2 rad (11.5 deg) of the goal pose.
- * State = (q1, q2, dq1, dq2); proprio = (cos q1, sin q1, cos q2, sin q2, dq1, dq2).
+ * State = (q1, q2, dq1, dq2); proprio = (cos q1, sin q1, q2, dq1, dq2): the shoulder turns freely, so it
+ * is read on the circle, but the wrist stops at its limits, so it is read as the angle itself. On the
+ * circle, a wrist at +160 deg looks 78 deg from a goal at -145 deg, though the arm must swing 305 deg
+ * through 0 to get there: a proprio cost would then cut through the joint limit, as a latent cut
+ * through wall's wall.
  */
 import { Canvas } from "./raster.ts";
 import { smoothRandom } from "./policies.ts";
@@ -78,7 +82,7 @@ export function reacherJoints(q1: number, q2: number): { elbow: [number, number]
 export const reacher: Task = {
   name: "reacher",
   actionDim: 2,
-  proprioDim: 6,
+  proprioDim: 5,
   stateDim: 4,
   frameskip: 5,
   actionLow: [-1, -1],
@@ -117,7 +121,7 @@ export const reacher: Task = {
     }
   },
   proprio(s) {
-    return Float64Array.of(Math.cos(s[0]), Math.sin(s[0]), Math.cos(s[1]), Math.sin(s[1]), s[2], s[3]);
+    return Float64Array.of(Math.cos(s[0]), Math.sin(s[0]), s[1], s[2], s[3]);
   },
   render(state, size = 64) {
     const c = new Canvas(size, { x0: -0.3, y0: -0.3, width: 0.6 });

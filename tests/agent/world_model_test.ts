@@ -220,6 +220,11 @@ Deno.test("model.json is validated completely at load: a missing or malformed fi
       [{ ...card, proprio_std: [1] }, /field proprio_std: must list 2 numbers/],
       [{ ...card, action_std: card.action_std.map(() => 0) }, /field action_std/],
       [{ ...card, task: "chess" }, /field task/],
+      [
+        { ...card, proprio_dim: 3, proprio_mean: [0, 0, 0], proprio_std: [1, 1, 1] },
+        /field proprio_dim: 3 does not match task wall, whose proprio_dim is 2/,
+      ],
+      [{ ...card, frameskip: 4, action_dim: 8 }, /field frameskip: 4 does not match task wall/],
       [{ ...card, files: { "encoder.onnx": card.files["encoder.onnx"] } }, /does not list predictor.onnx/],
       [
         {

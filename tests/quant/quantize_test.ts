@@ -7,6 +7,7 @@ import { QuantError } from "../../quant/quantizer.ts";
 import type { QuantizeConfig } from "../../quant/config.ts";
 import { type QuantizationRecord, quantizeModelDir } from "../../quant/quantize_model.ts";
 import { getTask } from "../../tasks/registry.ts";
+import { Rng } from "../../lib/rng.ts";
 
 const FP32 = "models/wall/fp32";
 const W4: QuantizeConfig = {
@@ -210,4 +211,27 @@ Deno.test("quantize: --layers all takes any group; layers the group does not div
   assert.equal(q.modules.encoder!.per_layer.filter((l) => l.fallback).length, fell.length);
   assert.ok(q.bytes.quantized < q.bytes.fp32);
   await WorldModel.load(out, { threads: 1 }); // it loads and its hashes check out
+});
+
+Deno.test("quantize: --layers whole also takes the patch embedding: a smaller encoder whose latents stay close", async () => {
+  const dir = Deno.makeTempDirSync();
+  const config: QuantizeConfig = { ...W4, weight: { ...W4.weight, group: 32 }, modules: ["encoder"] };
+  const all = await quantizeModelDir(FP32, `${dir}/all`, { ...config, layers: "all" }, quiet);
+  const whole = await quantizeModelDir(FP32, `${dir}/whole`, { ...config, layers: "whole" }, quiet);
+  const patch = whole.layers.find((l) => l.layer.includes("patchify"))!;
+  assert.deepEqual([patch.K, patch.N], [768, 96], "the patch embedding is a 768 x 96 layer");
+  assert.ok(!all.layers.some((l) => l.layer.includes("patchify")), "layers all leaves it in fp32");
+  const bytes = (c: typeof all.card) => c.files["encoder.onnx"].bytes;
+  // 73,728 fp32 weights (295 KB) become 4-bit codes with a scale and zero point per 32: ~200 KB less.
+  assert.ok(bytes(all.card) - bytes(whole.card) > 200_000, `${bytes(all.card)} -> ${bytes(whole.card)}`);
+  const [ref, q] = [await WorldModel.load(FP32, { threads: 1 }), await WorldModel.load(`${dir}/whole`, { threads: 1 })];
+  const task = getTask("wall"), rng = new Rng(3), S = ref.card.image_size;
+  const images = new Uint8Array(4 * S * S * 3);
+  for (let i = 0; i < 4; i++) images.set(task.render(task.sampleEpisode(rng).start, S), i * S * S * 3);
+  const [a, b] = [await ref.encode(images, 4), await q.encode(images, 4)];
+  let err = 0, norm = 0;
+  for (let i = 0; i < a.tokens.length; i++) {
+    [err, norm] = [err + (a.tokens[i] - b.tokens[i]) ** 2, norm + a.tokens[i] ** 2];
+  }
+  assert.ok(err / norm < 0.01, `relative token error ${err / norm}`);
 });

@@ -16,7 +16,14 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   // Bits without a MatMulNBits kernel are studied simulated; the rest are real low-bit graphs.
   assert.equal(g.find((r) => r.id === "gptq-w6g32")!.steps![0].format, "sim");
   assert.equal(g.find((r) => r.id === "gptq-w3g32")!.steps![0].format, "deploy");
-  assert.ok(g.every((r) => !r.steps || r.steps.every((s) => s.layers === "all")), "the whole model counts");
+  // Every MatMul/Gemm counts; the "whole" rows (the default's candidates) take the patch embedding too.
+  assert.equal(count("whole"), 4);
+  for (const r of g.filter((r) => r.steps)) {
+    const want = r.family === "whole" ? "whole" : "all";
+    assert.ok(r.steps!.every((s) => s.layers === want), `${r.id}: layers ${want}`);
+  }
+  const w = g.find((r) => r.id === "smoothquant-w8a8dyn-whole")!;
+  assert.deepEqual([w.steps![0].act, w.steps![0].format, w.tier], [{ bits: 8, mode: "dynamic" }, "deploy", 1]);
 });
 
 Deno.test("pruning: a group is decided by the next finer one, per-channel by the finest, lower bits by the bits above, A<8 by W8A8", () => {

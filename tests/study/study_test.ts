@@ -58,6 +58,32 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
   const now = currentRows(OUT);
   assert.equal(now.rows.length, 5);
   assert.ok(now.rows.find((x) => x.id === "rtn-w4g32")!.success!["3"] >= 0, "the fresh row replaces the stale one");
+
+  // A skipped row (its tool was missing then) is no result: the next sweep runs it again.
+  const skipped = { ...now.rows.find((x) => x.id === "rtn-w8a8dyn")!, status: "skipped", reason: "no tool" };
+  Deno.writeTextFileSync(`${OUT}/${file}`, JSON.stringify(skipped) + "\n", { append: true });
+  const retry = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
+  assert.equal(retry.code, 0, retry.err);
+  assert.match(retry.err, /5 rows, 1 to run/);
+  assert.equal(currentRows(OUT).rows.find((x) => x.id === "rtn-w8a8dyn")!.status, "done");
+
+  // --tier 0 keeps the references only (tier 1 adds the default's candidates).
+  const refs = await study(
+    "--grid",
+    "quick",
+    "--tasks",
+    "wall",
+    "--episodes",
+    "3",
+    "--budget",
+    "3",
+    "--tier",
+    "0",
+    "--out",
+    OUT,
+  );
+  assert.equal(refs.code, 0, refs.err);
+  assert.match(refs.err, /shard 0\/1: 2 rows, 0 to run/);
 });
 
 Deno.test("study speed + report: latency beside fp32 on every backend, the report's sections and SVG plots", async () => {
@@ -80,4 +106,24 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
     assert.match(svg, /^<svg/);
     assert.ok(svg.length > 2000, `${fig}.svg has marks`);
   }
+});
+
+Deno.test("study all: sweep, speed, ship and report in one command, on a models folder of its own", async () => {
+  const models = Deno.makeTempDirSync(), out = Deno.makeTempDirSync(), report = Deno.makeTempDirSync();
+  Deno.mkdirSync(`${models}/wall/fp32`, { recursive: true });
+  for (const e of Deno.readDirSync("models/wall/fp32")) {
+    Deno.copyFileSync(`models/wall/fp32/${e.name}`, `${models}/wall/fp32/${e.name}`);
+  }
+  Deno.writeTextFileSync(`${models}/defaults.json`, JSON.stringify({ wall: "a-variant-of-an-older-fp32" }));
+  const r = await study(
+    "all",
+    ...["--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--tier", "1"],
+    ...["--out", out, "--models", models, "--report", report],
+  );
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /ship: wall: /);
+  const chosen = JSON.parse(Deno.readTextFileSync(`${models}/defaults.json`)).wall;
+  // The rule picks a variant, or, where none qualifies, fp32 replaces a default it cannot vouch for.
+  assert.ok(chosen === "fp32" || Deno.statSync(`${models}/wall/${chosen}/model.json`).isFile, chosen);
+  assert.match(Deno.readTextFileSync(`${report}/REPORT.md`), /## The chosen defaults/);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DatasetError, generateEpisode, writeDataset } from "../../tasks/dataset.ts";
+import { DATASET_VERSION, DatasetError, generateEpisode, writeDataset } from "../../tasks/dataset.ts";
 import { readNpy } from "../../lib/npy.ts";
 import { getTask } from "../../tasks/registry.ts";
 import { TASK_NAMES } from "../../tasks/task.ts";
@@ -48,7 +48,7 @@ Deno.test("dataset: an interrupted run resumes to the same bytes", () => {
     writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: full });
     // Simulate a crash after 2 episodes: write 2 with the 4-episode settings, then truncate progress.
     writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: part });
-    const key = JSON.stringify({ task: "wall", episodes: 4, steps: 10, seed: 9, size: 64, version: 1 });
+    const key = JSON.stringify({ task: "wall", episodes: 4, steps: 10, seed: 9, size: 64, version: DATASET_VERSION });
     Deno.writeTextFileSync(`${part}/progress.json`, JSON.stringify({ settings: key, done: 2 }));
     Deno.removeSync(`${part}/meta.json`);
     // Corrupt what episode 3 wrote: resuming must rewrite it.
