@@ -6,8 +6,10 @@
  * machine's load spreads over all of them. Lines go to <in>/speed.jsonl (replaced per task).
  *
  * Run it on a quiet machine, apart from the sweep: its numbers are ratios to fp32 measured together.
+ * `--candidates` measures only what the default rule needs (fp32, then the variants within its episode
+ * margin from the smallest up, until one is within its latency margin): minutes instead of an hour.
  */
-import { parseFlags } from "../lib/cli.ts";
+import { CliError, parseFlags } from "../lib/cli.ts";
 import { percentile } from "../agent/eval.ts";
 import { PRESETS, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
 import { type BackendName, WorldModel } from "../agent/world_model.ts";
@@ -15,7 +17,7 @@ import { Rng } from "../lib/rng.ts";
 import { evaluationEpisode, observe } from "../tasks/evaluation.ts";
 import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
-import type { SpeedRow } from "./choose_default.ts";
+import { MAX_NET_LOSS, MAX_SLOWDOWN, netLoss, type SpeedRow } from "./choose_default.ts";
 import { currentRows } from "./sweep.ts";
 
 const BACKENDS: [BackendName, number, string][] = [["web", 1, "web-1t"], ["web", 2, "web-2t"], ["node", 2, "node"]];
@@ -56,6 +58,10 @@ export async function speed(args: string[]): Promise<void> {
     child: { type: "string", help: "(internal) measure this model directory in this process" },
     backend: { type: "enum", values: ["web", "node"], default: "web" },
     threads: { type: "int", default: 1, min: 1, max: 64 },
+    candidates: {
+      type: "boolean",
+      help: "only fp32 and the variants the rule could choose, smallest first, until one qualifies",
+    },
   }, "deno task study speed --in DIR: replan p50/p95, peak RSS and bytes of every deployable variant vs fp32");
   if (f.child) {
     console.log(JSON.stringify(await measureHere(f.child, f.backend, f.threads, f.plans)));
@@ -67,39 +73,72 @@ export async function speed(args: string[]): Promise<void> {
   try {
     kept = Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
   } catch { /* first run */ }
-  for (const task of f.tasks.split(",").filter(Boolean)) {
-    const variants: [string, string][] = [[`fp32`, `${f.models}/${task}/fp32`]];
-    for (const r of rows.filter((r) => r.task === task && r.status === "done" && r.kind === "quant" && r.deployable)) {
-      variants.push([r.id, `${f.in}/variants/${task}/${r.id}`]);
+  // A child that runs far past any plan's time is stuck (onnxruntime-web's thread pool has been seen to spin
+  // forever, rarely, on an overloaded machine): it is killed and run once more.
+  const limitMs = 60_000 + f.plans * 20_000;
+  const measure = async (task: string, id: string, dir: string, b: typeof BACKENDS[number], retry = true) => {
+    const [backend, threads, name] = b;
+    const p = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        import.meta.filename!.replace(/speed\.ts$/, "study.ts"),
+        "speed",
+        "--in",
+        f.in,
+        "--child",
+        dir,
+        "--backend",
+        backend,
+        "--threads",
+        String(threads),
+        "--plans",
+        String(f.plans),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+      signal: AbortSignal.timeout(limitMs),
+    }).output();
+    if (p.signal === "SIGTERM") {
+      console.error(
+        `speed: ${task}/${id} ${name}: no answer in ${limitMs / 1000} s, killed${retry ? "; once more" : ""}`,
+      );
+      if (retry) return measure(task, id, dir, b, false);
+      throw new Error(`speed: ${dir} on ${name} did not finish in ${limitMs / 1000} s twice`);
     }
+    if (p.code !== 0) throw new Error(`speed: ${dir} on ${name} failed (exit ${p.code})`);
+    const m = JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").at(-1)!);
+    console.error(`speed: ${task}/${id} ${name}: p50 ${m.p50_ms} ms, p95 ${m.p95_ms} ms, RSS ${m.rss_peak_mb} MB`);
+    return { task, id, backend: name, ...m } as SpeedRow;
+  };
+  for (const task of f.tasks.split(",").filter(Boolean)) {
+    const fp32Row = rows.find((r) => r.task === task && r.id === "fp32" && r.status === "done");
+    let pool = rows.filter((r) => r.task === task && r.status === "done" && r.kind === "quant" && r.deployable);
+    // --candidates: only what the rule needs, smallest first: variants within its episode margin, until one
+    // is also within its latency margin on web with 2 threads (the rule's choice).
+    if (f.candidates) {
+      if (!fp32Row) throw new CliError(`speed --candidates: ${task} has no fp32 row in ${f.in}`);
+      pool = pool.filter((r) => netLoss(r, fp32Row) <= MAX_NET_LOSS).sort((a, b) => a.bytes!.total - b.bytes!.total);
+    }
+    let variants: [string, string][] = [["fp32", `${f.models}/${task}/fp32`]];
+    for (const r of pool) variants.push([r.id, `${f.in}/variants/${task}/${r.id}`]);
     const out: SpeedRow[] = [];
-    for (const [backend, threads, name] of BACKENDS) {
-      for (const [id, dir] of variants) {
-        const p = await new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            import.meta.filename!.replace(/speed\.ts$/, "study.ts"),
-            "speed",
-            "--in",
-            f.in,
-            "--child",
-            dir,
-            "--backend",
-            backend,
-            "--threads",
-            String(threads),
-            "--plans",
-            String(f.plans),
-          ],
-          stdout: "piped",
-          stderr: "inherit",
-        }).output();
-        if (p.code !== 0) throw new Error(`speed: ${dir} on ${name} failed (exit ${p.code})`);
-        const m = JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").at(-1)!);
-        out.push({ task, id, backend: name, ...m });
-        console.error(`speed: ${task}/${id} ${name}: p50 ${m.p50_ms} ms, p95 ${m.p95_ms} ms, RSS ${m.rss_peak_mb} MB`);
+    if (f.candidates) {
+      const web2 = BACKENDS.find((b) => b[2] === "web-2t")!, ref = await measure(task, "fp32", variants[0][1], web2);
+      out.push(ref);
+      let n = 1;
+      while (n < variants.length) {
+        const row = await measure(task, ...variants[n], web2);
+        out.push(row);
+        n++;
+        if (row.p50_ms <= MAX_SLOWDOWN * ref.p50_ms) break;
       }
+      variants = variants.slice(0, n);
+      for (const b of BACKENDS.filter((b) => b !== web2)) {
+        for (const [id, dir] of variants) out.push(await measure(task, id, dir, b));
+      }
+    } else {
+      for (const b of BACKENDS) for (const [id, dir] of variants) out.push(await measure(task, id, dir, b));
     }
     kept = [...kept.filter((s) => s.task !== task), ...out];
     Deno.writeTextFileSync(file, kept.map((s) => JSON.stringify(s)).join("\n") + "\n");

@@ -70,8 +70,9 @@ async function sweep(args: string[]) {
   const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
   const same = (r: RowResult) => r.episodes === o.episodes && r.budget === o.budget && r.seed === o.seed;
   const current = currentRows(out, f.models);
-  // A skipped row (e.g. no onnxruntime for Python then) is no result: it runs again.
-  const done = new Map(current.rows.filter((r) => same(r) && r.status !== "skipped").map((r) => [rowKey(r), r]));
+  // The last line of a row wins; a skipped row (e.g. no onnxruntime for Python then) is no result: it runs again.
+  const done = new Map(current.rows.filter(same).map((r) => [rowKey(r), r]));
+  for (const [k, r] of done) if (r.status === "skipped") done.delete(k);
   if (current.stale) {
     console.error(`study: ${current.stale} rows in ${out} measured other fp32 models or oracle settings: they rerun`);
   }

@@ -141,8 +141,10 @@ export function basisCache(models = "models"): (task: string, kind: RowResult["k
 /** The rows of `out` measured on today's models and oracle (see `rowBasis`), and how many are stale. */
 export function currentRows(out: string, models = "models"): { rows: RowResult[]; stale: number } {
   const basisOf = basisCache(models);
-  const all = readRows(out), rows = all.filter((r) => r.basis === basisOf(r.task, r.kind));
-  return { rows, stale: all.length - rows.length };
+  const all = readRows(out), fresh = all.filter((r) => r.basis === basisOf(r.task, r.kind));
+  // A row measured again (a skipped row retried, a row rerun by hand) counts once: its last line.
+  const last = new Map(fresh.map((r) => [rowKey(r), r]));
+  return { rows: fresh.filter((r) => last.get(rowKey(r)) === r), stale: all.length - fresh.length };
 }
 
 /** Did a row fail badly enough to decide the rows it prunes? */

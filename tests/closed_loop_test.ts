@@ -41,12 +41,14 @@ function httpPlanner(
 
 // Measured (20 episodes, budget 20, seed 0): with the distance head (models/README.md) wall 1.00 with CEM
 // and with MPPI, pointmaze 0.95 (`deno task eval`; before the head, through this suite: wall 0.80,
-// pointmaze 0.75); reacher 0.85 (CEM, fast preset, through this suite). pointmaze and reacher plan with
-// the proprio term (alpha = 1). Thresholds leave ~0.15 for sampling spread. pusht has its own suite below.
+// pointmaze 0.75); reacher 1.00 over 50 episodes by replan 20 on seeds 0 and 2, 0.98 on seed 1, since its
+// proprio reads the wrist as its angle (models/README.md; 0.85 here before). pointmaze plans with the proprio term
+// (alpha = 1), reacher with alpha = 3 over every predicted step. Thresholds leave ~0.1-0.15 for sampling spread.
+// pusht has its own suite below.
 const SUITES = [
   { task: "wall", dir: "models/wall/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.85 },
   { task: "pointmaze", dir: "models/pointmaze/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.8 },
-  { task: "reacher", dir: "models/reacher/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.7 },
+  { task: "reacher", dir: "models/reacher/fp32", planner: "fast", episodes: 20, budget: 20, min: 0.9 },
   { task: "wall", dir: "models/wall/fp32", planner: "mppi", episodes: 20, budget: 20, min: 0.85 },
 ];
 
@@ -86,7 +88,7 @@ for (const s of SUITES) {
 // episodes net (0.15).
 const DEFAULTS: Record<string, string> = JSON.parse(Deno.readTextFileSync("models/defaults.json"));
 // pusht's fp32 success (0.05 here) leaves no floor above noise, so its default is held only to fp32's.
-const FLOOR: Record<string, number> = { wall: 0.8, pointmaze: 0.75, reacher: 0.5, pusht: 0 };
+const FLOOR: Record<string, number> = { wall: 0.8, pointmaze: 0.75, reacher: 0.85, pusht: 0 };
 for (const [task, variant] of Object.entries(DEFAULTS).filter(([, v]) => v !== "fp32")) {
   Deno.test(`${task}: the served default ${variant} plans within 0.15 of fp32 on the same 20 episodes (budget 20)`, async () => {
     const q = await runModel(task, variant);

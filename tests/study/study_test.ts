@@ -65,7 +65,8 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
   const retry = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
   assert.equal(retry.code, 0, retry.err);
   assert.match(retry.err, /5 rows, 1 to run/);
-  assert.equal(currentRows(OUT).rows.find((x) => x.id === "rtn-w8a8dyn")!.status, "done");
+  const retried = currentRows(OUT).rows.filter((x) => x.id === "rtn-w8a8dyn");
+  assert.deepEqual(retried.map((x) => x.status), ["done"], "one row: the retried line");
 
   // --tier 0 keeps the references only (tier 1 adds the default's candidates).
   const refs = await study(
@@ -87,11 +88,21 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
 });
 
 Deno.test("study speed + report: latency beside fp32 on every backend, the report's sections and SVG plots", async () => {
+  // --candidates: fp32 first, then the smallest variants the rule could pick until one qualifies, on every backend.
+  const c = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3", "--candidates");
+  assert.equal(c.code, 0, c.err);
+  const few = Deno.readTextFileSync(`${OUT}/speed.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+  const ids = [...new Set(few.map((x) => x.id))];
+  assert.equal(ids[0], "fp32");
+  assert.ok(ids.length >= 2 && ids.length <= 4, ids.join());
+  assert.equal(few.length, 3 * ids.length, "each measured variant on web-1t, web-2t and node");
+  // The full run replaces the task's lines: every deployable variant.
   const s = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3");
   assert.equal(s.code, 0, s.err);
   const speed = Deno.readTextFileSync(`${OUT}/speed.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(speed.length, 4 * 3, "fp32 and 3 deployable variants x web-1t, web-2t, node");
   for (const x of speed) assert.ok(x.p50_ms > 0 && x.rss_peak_mb > 0 && x.bytes > 0);
+
   const r = await study("report", "--in", OUT, "--out", REPORT, "--grid", "quick");
   assert.equal(r.code, 0, r.err);
   const md = Deno.readTextFileSync(`${REPORT}/REPORT.md`);
