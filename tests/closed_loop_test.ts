@@ -82,17 +82,19 @@ for (const s of SUITES) {
 }
 
 // The served low-bit defaults (models/defaults.json, chosen by the quantization study's rule) against
-// fp32 on the same episodes. The study measured, over 50 x 50 (study/REPORT.md): wall gptq-w4g16 0.98
-// vs 0.98, pointmaze smoothquant-w8a8dyn 0.98 vs 1.00 (both with the distance head), reacher gptq-w4g32
-// 0.82 vs 0.84, pusht gptq-w2g16 0.02 vs 0.06. Over these 20 episodes a default may lose at most 3
-// episodes net (0.15).
+// fp32 on the same episodes. The study measured, over 50 x 50 (study/REPORT.md): wall gptq-w4g16-whole 1.00
+// vs 0.98, pointmaze gptq-w4g16-whole 0.96 vs 1.00, reacher gptq-w4g32-whole 1.00 vs 1.00, pusht gptq-w2g16
+// 0.02 vs 0.06. Over these 20 episodes a default may lose at most 3 episodes net (0.15). The budget is 30
+// replans: by 20 a variant may still be a replan or two behind fp32 on a few episodes (wall's default: 0.85
+// vs 1.00 at 20 through this suite, 1.00 vs 1.00 by 30); pusht stays at 20, its fp32 rarely succeeds at all.
 const DEFAULTS: Record<string, string> = JSON.parse(Deno.readTextFileSync("models/defaults.json"));
 // pusht's fp32 success (0.05 here) leaves no floor above noise, so its default is held only to fp32's.
-const FLOOR: Record<string, number> = { wall: 0.8, pointmaze: 0.75, reacher: 0.85, pusht: 0 };
+const FLOOR: Record<string, number> = { wall: 0.85, pointmaze: 0.8, reacher: 0.85, pusht: 0 };
 for (const [task, variant] of Object.entries(DEFAULTS).filter(([, v]) => v !== "fp32")) {
-  Deno.test(`${task}: the served default ${variant} plans within 0.15 of fp32 on the same 20 episodes (budget 20)`, async () => {
-    const q = await runModel(task, variant);
-    const f = FP32.get(task) ?? await runModel(task, "fp32");
+  const budget = task === "pusht" ? 20 : 30;
+  Deno.test(`${task}: the served default ${variant} plans within 0.15 of fp32 on the same 20 episodes (budget ${budget})`, async () => {
+    const q = await runModel(task, variant, "fast", 20, budget);
+    const f = (budget === 20 ? FP32.get(task) : undefined) ?? await runModel(task, "fp32", "fast", 20, budget);
     console.log(JSON.stringify({ task, variant, success: q.success_at, fp32: f.success_at }));
     assert.ok(q.success_rate >= f.success_rate - 0.15, `${variant} ${q.success_rate} vs fp32 ${f.success_rate}`);
     assert.ok(q.success_rate >= FLOOR[task], `${variant} success ${q.success_rate}`);
