@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-TASKS = {"wall": (2, 2, 2), "pointmaze": (2, 4, 4), "pusht": (2, 4, 7), "reacher": (2, 6, 4)}
+TASKS = {"wall": (2, 2, 2), "pointmaze": (2, 4, 4), "pusht": (2, 4, 7), "reacher": (2, 5, 4)}
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))
@@ -56,3 +56,13 @@ def test_same_seed_gives_identical_files(make_dataset, tmp_path):
                    cwd=ROOT, check=True, capture_output=True)
     for f in ["obs.npy", "actions.npy", "proprio.npy", "states.npy", "meta.json"]:
         assert (a / f).read_bytes() == (c / f).read_bytes()
+
+
+def test_reacher_proprio_reads_the_shoulder_on_the_circle_and_the_wrist_as_its_angle(make_dataset):
+    d = make_dataset("reacher", episodes=2, steps=10)
+    proprio, states = np.load(d / "proprio.npy"), np.load(d / "states.npy")
+    q1, q2 = states[..., 0], states[..., 1]
+    np.testing.assert_allclose(proprio[..., 0], np.cos(q1), atol=1e-5)
+    np.testing.assert_allclose(proprio[..., 1], np.sin(q1), atol=1e-5)
+    np.testing.assert_allclose(proprio[..., 2], q2, atol=1e-6)  # the wrist stops at +-160 deg: no wrap-around
+    np.testing.assert_allclose(proprio[..., 3:], states[..., 2:], atol=1e-6)
