@@ -10,11 +10,10 @@
  *
  * The output keeps the Conv's name, so the rest of the graph is untouched.
  */
-import { attrInts, getAttr, makeNode, makeTensor, type Model, type Node, tensorFloats } from "./onnx.ts";
+import { attrInts, getAttr, makeNode, makeTensor, type Model, type Node, type Tensor, tensorFloats } from "./onnx.ts";
 
 /** Why `node` is not a patch embedding we can rewrite (null when it is), given its input's spatial size. */
-function patchConvProblem(model: Model, node: Node, spatial: [number, number]): string | null {
-  const inits = new Map(model.graph.initializers.map((t) => [t.name ?? "", t]));
+function patchConvProblem(inits: Map<string, Tensor>, node: Node, spatial: [number, number]): string | null {
   const w = inits.get(node.inputs[1]);
   if (!w || w.dims.length !== 4 || w.dataType !== 1) return "its weight is not a 4-D float initializer";
   const ints = (n: string, d: number[]) => getAttr(node, n)?.ints ?? d;
@@ -37,7 +36,7 @@ export function patchConvsToMatMul(model: Model, spatial: [number, number]): str
   const made: string[] = [], nodes: Node[] = [], dropped = new Set<string>();
   const inits = new Map(model.graph.initializers.map((t) => [t.name ?? "", t]));
   for (const node of model.graph.nodes) {
-    if ((node.domain ?? "") !== "" || node.opType !== "Conv" || patchConvProblem(model, node, spatial)) {
+    if ((node.domain ?? "") !== "" || node.opType !== "Conv" || patchConvProblem(inits, node, spatial)) {
       nodes.push(node);
       continue;
     }
