@@ -12,7 +12,8 @@ import type { Method, Module, QuantizeConfig } from "../quant/config.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";
 import type { TaskName } from "../tasks/task.ts";
 
-export type Family = "reference" | "weight-only" | "weight-act" | "asymmetry" | "peer" | "whole";
+export const FAMILIES = ["reference", "weight-only", "weight-act", "asymmetry", "peer", "whole"] as const;
+export type Family = typeof FAMILIES[number];
 
 export interface RowSpec {
   /** Unique within a task: e.g. "gptq-w4g32", "enc-w4a8.pred-w8a8". */

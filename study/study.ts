@@ -14,10 +14,10 @@
  * from JOB_COMPLETION_INDEX (Kubernetes indexed Job) / SLURM_ARRAY_TASK_ID with the count in
  * EDGEWM_SHARDS (or SLURM_ARRAY_TASK_COUNT), so a job array runs it unchanged.
  */
-import { CliError, listFlag, parseFlags, runCli } from "../lib/cli.ts";
+import { CliError, type Flags, listFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { WorldModel } from "../agent/world_model.ts";
-import { buildGrid, GRIDS, runOrder, shardRows } from "./grid.ts";
+import { buildGrid, FAMILIES, GRIDS, runOrder, shardRows } from "./grid.ts";
 import { basisCache, currentRows, failed, rowKey, type RowResult, runRow } from "./sweep.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
@@ -38,34 +38,54 @@ export function shardFrom(flag: string | undefined, env: (k: string) => string |
 /** Seconds a row takes before any has finished here (2-core CPU, 50 x 50, one core). */
 const PRIOR_ROW_SECONDS = 150;
 
-async function sweep(args: string[]) {
-  const f = parseFlags(args, {
-    grid: { type: "enum", values: GRIDS, default: "paper", help: "paper: the whole grid; quick: a smoke subset" },
-    tasks: { type: "string", default: TASK_NAMES.join(","), help: "comma-separated tasks" },
-    shard: { type: "string", help: "i/n: run shard i of n (or JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID)" },
-    out: { type: "string", required: true, help: "run folder: rows*.jsonl, variants/" },
-    episodes: { type: "int", default: 50, min: 1, max: 10000 },
-    budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
-    seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1, help: "evaluation seed" },
-    threads: { type: "int", default: 1, min: 1, max: 64, help: "onnxruntime threads per session" },
-    python: {
-      type: "string",
-      help: "Python with onnxruntime, for the peer rows (default .venv/bin/python, else python3)",
-    },
-    tier: {
-      type: "int",
-      min: 0,
-      max: 2,
-      help: "run rows up to this tier only: 0 references, 1 + the default's candidates (and their deciders), 2 all",
-    },
-    models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
-  }, "deno task study [sweep] --out DIR: the quantization study's sweep (resumable, shardable)");
+/** The sweep's flags; `all` takes the same ones (and --report). */
+const SWEEP_FLAGS = {
+  grid: { type: "enum", values: GRIDS, default: "paper", help: "paper: the whole grid; quick: a smoke subset" },
+  tasks: { type: "string", default: TASK_NAMES.join(","), help: "comma-separated tasks" },
+  shard: { type: "string", help: "i/n: run shard i of n (or JOB_COMPLETION_INDEX / SLURM_ARRAY_TASK_ID)" },
+  out: { type: "string", required: true, help: "run folder: rows*.jsonl, variants/" },
+  episodes: { type: "int", default: 50, min: 1, max: 10000 },
+  budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
+  seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1, help: "evaluation seed" },
+  threads: { type: "int", default: 1, min: 1, max: 64, help: "onnxruntime threads per session" },
+  python: {
+    type: "string",
+    help: "Python with onnxruntime, for the peer rows (default .venv/bin/python, else python3)",
+  },
+  tier: {
+    type: "int",
+    min: 0,
+    max: 2,
+    help: "run rows up to this tier only: 0 references, 1 + the default's candidates (and their deciders), 2 all",
+  },
+  families: {
+    type: "string",
+    help: `run only these row families (comma-separated: ${FAMILIES.join(", ")}); the references always run`,
+  },
+  models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
+} as const;
+
+function sweep(args: string[]) {
+  return runSweep(parseFlags(
+    args,
+    SWEEP_FLAGS,
+    "deno task study [sweep] --out DIR: the quantization study's sweep (resumable, shardable)",
+  ));
+}
+
+async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
   const out = f.out;
   const [index, count] = shardFrom(f.shard, (k) => Deno.env.get(k));
   const o = { out, episodes: f.episodes, budget: f.budget, seed: f.seed, threads: f.threads, python: f.python };
   const tasks = listFlag(f.tasks, "tasks", TASK_NAMES);
   const all = buildGrid(f.grid, tasks);
-  const rows = runOrder(shardRows(all, index, count)).filter((r) => f.tier === undefined || r.tier <= f.tier);
+  // fp32 always runs: the pruning rule and every comparison read it.
+  const families = f.families === undefined
+    ? undefined
+    : new Set<string>(["reference", ...listFlag(f.families, "families", FAMILIES)]);
+  const rows = runOrder(shardRows(all, index, count)).filter((r) =>
+    (f.tier === undefined || r.tier <= f.tier) && (families === undefined || families.has(r.family))
+  );
   Deno.mkdirSync(out, { recursive: true });
   const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
   const same = (r: RowResult) => r.episodes === o.episodes && r.budget === o.budget && r.seed === o.seed;
@@ -134,21 +154,19 @@ async function sweep(args: string[]) {
 
 /** sweep, speed, ship and report in one go, on one machine (the sweep's --out is the others' --in). */
 async function all(args: string[]) {
-  const value = (flag: string) => {
-    const i = args.indexOf(`--${flag}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const out = value("out"), tasks = value("tasks") ?? TASK_NAMES.join(","), grid = value("grid") ?? "paper";
-  const models = value("models") ?? "models";
-  if (!out) throw new CliError("--out is required");
-  if (value("shard") !== undefined) throw new CliError("all runs every row on this machine: use sweep for shards");
-  const r = args.indexOf("--report");
-  await sweep(r >= 0 ? [...args.slice(0, r), ...args.slice(r + 2)] : args);
+  const f = parseFlags(
+    args,
+    { ...SWEEP_FLAGS, report: { type: "string", default: "study", help: "where REPORT.md and figures/ go" } },
+    "deno task study all --out DIR: sweep, speed, ship and report in turn (rerun it when the fp32 models change)",
+  );
+  if (f.shard !== undefined) throw new CliError("all runs every row on this machine: use sweep for shards");
+  await runSweep(f);
   const { speed } = await import("./speed.ts"), { ship } = await import("./ship.ts");
   const { report } = await import("./report.ts");
-  await speed(["--in", out, "--tasks", tasks, "--models", models]);
-  ship(["--in", out, "--tasks", tasks, "--models", models]);
-  await report(["--in", out, "--grid", grid, "--models", models, "--out", value("report") ?? "study"]);
+  const common = ["--in", f.out, "--tasks", f.tasks, "--models", f.models];
+  await speed(common);
+  ship(common);
+  await report(["--in", f.out, "--grid", f.grid, "--models", f.models, "--out", f.report]);
 }
 
 if (import.meta.main) {

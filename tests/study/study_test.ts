@@ -40,6 +40,26 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
   const again = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
   assert.equal(again.code, 0, again.err);
   assert.match(again.err, /5 rows, 0 to run/);
+  // --families keeps the references and the named families only; an unknown family is refused by name.
+  const some = await study(
+    "--grid",
+    "quick",
+    "--tasks",
+    "wall",
+    "--families",
+    "weight-act",
+    "--episodes",
+    "3",
+    "--budget",
+    "3",
+    "--out",
+    OUT,
+  );
+  assert.equal(some.code, 0, some.err);
+  assert.match(some.err, /shard 0\/1: 3 rows, 0 to run/);
+  const bad = await study("--grid", "quick", "--families", "weight-only,int4", "--out", OUT);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--families.*int4/);
   assert.equal(readRows(OUT).length, 5);
   for (const x of rows) assert.equal(x.basis, rowBasis("wall", x.kind, "models"), `${x.id} records its basis`);
 
