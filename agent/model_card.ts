@@ -49,7 +49,7 @@ const ModuleQuantization = z.looseObject({
 });
 
 export const Quantization = z.looseObject({
-  modules: z.partialRecord(z.enum(["encoder", "predictor"]), ModuleQuantization).optional(),
+  modules: z.partialRecord(z.enum(["encoder", "predictor", "distance"]), ModuleQuantization).optional(),
   bytes: z.looseObject({ fp32: count, quantized: count }).optional(),
 });
 

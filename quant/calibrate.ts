@@ -41,6 +41,8 @@ type Feed = Record<string, { type: "uint8" | "float32"; data: Uint8Array | Float
 export interface CalibrationData {
   encoder: Feed[];
   predictor: Feed[];
+  /** The latents a distance head sees in planning: encoded starts and every predicted step (tokens and global). */
+  distance: Feed[];
   source: string;
 }
 
@@ -120,7 +122,7 @@ function toOrt(ort: OrtModule, feed: Feed) {
   );
 }
 
-/** Encoder and predictor inputs for calibration, produced with the fp32 graphs. */
+/** Encoder, predictor and distance-head inputs for calibration, produced with the fp32 graphs. */
 export async function calibrationData(
   card: ModelCard,
   encoderBytes: Uint8Array,
@@ -148,7 +150,12 @@ export async function calibrationData(
   let proprio: Float32Array = new Float32Array(E * P);
   for (let e = 0; e < E; e++) proprio.set(eps.proprio.subarray(e * (R + 1) * P, (e * (R + 1) + 1) * P), e * P);
   const pred = await ort.InferenceSession.create(predictorBytes);
-  const predictor: Feed[] = [];
+  const predictor: Feed[] = [], distance: Feed[] = [];
+  const latents = (t: Float32Array, g: Float32Array): Feed => ({
+    tokens: { type: "float32", data: t, dims: [E, N, D] },
+    global: { type: "float32", data: g, dims: [E, G] },
+  });
+  distance.push(latents(tokens, global));
   for (let r = 0; r < R; r++) {
     const action = new Float32Array(E * A);
     for (let e = 0; e < E; e++) action.set(eps.actions.subarray((e * R + r) * A, (e * R + r + 1) * A), e * A);
@@ -163,8 +170,9 @@ export async function calibrationData(
     tokens = out.next_tokens.data as Float32Array;
     global = out.next_global.data as Float32Array;
     proprio = out.next_proprio.data as Float32Array;
+    distance.push(latents(tokens, global));
   }
-  return { encoder, predictor, source };
+  return { encoder, predictor, distance, source };
 }
 
 /** Rows [M, K] of each layer's input over the feeds, keyed by layer name. */
@@ -184,7 +192,9 @@ export async function collectLayerInputs(
   const session = await ort.InferenceSession.create(encodeModel(probe));
   const parts = new Map<string, Float32Array[]>(wanted.map((n) => [n, []]));
   for (const feed of feeds) {
-    const out = await session.run(toOrt(ort, feed));
+    // A feed may carry more than this graph reads (a wall distance head reads only "global").
+    const own = Object.fromEntries(Object.entries(feed).filter(([k]) => graphInputs.has(k)));
+    const out = await session.run(toOrt(ort, own));
     for (const name of wanted) {
       const v = graphInputs.has(name) ? feed[name].data : out[name].data;
       if (!(v instanceof Float32Array)) throw new QuantError(`layer input ${name} is not float32`);

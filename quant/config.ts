@@ -10,7 +10,9 @@ import { QuantError, type WeightSpec } from "./quantizer.ts";
 import type { Format } from "./rewrite.ts";
 
 export type { Method };
-export type Module = "encoder" | "predictor";
+/** The graphs a model has: "distance" is the learned distance head some models plan with (wall, pointmaze). */
+export const MODULES = ["encoder", "predictor", "distance"] as const;
+export type Module = typeof MODULES[number];
 
 /** One run's configuration; the method's own options (methods.ts: alpha, actOrder) ride along. */
 

@@ -5,7 +5,7 @@
  */
 import { listFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { ACT_MODES } from "./activations.ts";
-import { type Method, parseGranularity, type QuantizeConfig } from "./config.ts";
+import { type Method, MODULES, parseGranularity, type QuantizeConfig } from "./config.ts";
 import { METHOD_NAMES } from "./methods.ts";
 import { SMOOTHQUANT_ALPHA } from "./smoothquant.ts";
 import { type QuantizationRecord, quantizeModelDir } from "./quantize_model.ts";
@@ -21,13 +21,18 @@ if (import.meta.main) {
       sym: { type: "boolean", help: "symmetric weight ranges (default asymmetric)" },
       abits: { type: "int", min: 2, max: 8, help: "activation bits (default: weight-only)" },
       act: { type: "enum", values: ACT_MODES, default: "per-tensor", help: "activation ranges" },
-      modules: { type: "string", default: "encoder,predictor", help: "which graphs to quantize" },
+      modules: {
+        type: "string",
+        default: "encoder,predictor",
+        help:
+          "which graphs to quantize: encoder, predictor, distance (encoder,predictor with --layers whole: all three)",
+      },
       layers: {
         type: "enum",
         values: ["blocks", "all", "whole"],
         default: "blocks",
         help:
-          "transformer blocks; every MatMul/Gemm; or whole: every layer and the patch embedding (its Conv as a MatMul)",
+          "transformer blocks; every MatMul/Gemm; or whole: every layer, the patch embedding (its Conv as a MatMul) and the distance head",
       },
       format: { type: "enum", values: ["deploy", "sim"], default: "deploy", help: "real low-bit graphs, or simulated" },
       calib: { type: "string", help: "dataset folder for calibration (default: simulated episodes)" },
@@ -38,7 +43,7 @@ if (import.meta.main) {
       variant: { type: "string", help: "variant name (default: from the configuration)" },
       backend: { type: "enum", values: ["web", "node"], default: "web", help: "onnxruntime for calibration" },
     }, "deno task quantize --model DIR --out DIR --method M --wbits B: post-training quantization of a model");
-    const modules = listFlag(f.modules, "modules", ["encoder", "predictor"] as const);
+    const modules = listFlag(f.modules, "modules", MODULES);
     const config: QuantizeConfig = {
       method: f.method as Method,
       weight: { bits: f.wbits, symmetric: f.sym, ...parseGranularity(f.group) },

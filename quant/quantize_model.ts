@@ -9,7 +9,16 @@ import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../agent/mode
 import type { BackendName } from "../agent/world_model.ts";
 import { type ActSpec, calibrateActivation, fakeQuantActivations } from "./activations.ts";
 import { calibrationData, collectLayerInputs, type Feed } from "./calibrate.ts";
-import { checkConfig, describe, layerWeightSpec, type Method, type Module, type QuantizeConfig } from "./config.ts";
+import {
+  checkConfig,
+  describe,
+  layerWeightSpec,
+  type Method,
+  type Module,
+  MODULES,
+  type QuantizeConfig,
+} from "./config.ts";
+import { compactNames } from "./compact.ts";
 import { findLayers, type Layer, type LayerScope, weightMatrix } from "./layers.ts";
 import { patchConvsToMatMul } from "./patchify.ts";
 import { matmul, type Matrix, relOutputError, scaleColumns, scaleRows } from "./matrix.ts";
@@ -33,12 +42,17 @@ export interface LayerReport {
 }
 
 /** Check everything that can be checked before any work: bits, groups, deployability. */
-function plannedLayers(modules: Record<Module, Model>, c: QuantizeConfig): Record<Module, Layer[]> {
+function plannedLayers(
+  modules: Partial<Record<Module, Model>>,
+  c: QuantizeConfig,
+  which: Module[],
+): Partial<Record<Module, Layer[]>> {
   checkConfig(c);
-  const out = {} as Record<Module, Layer[]>;
-  for (const m of c.modules) {
-    out[m] = findLayers(modules[m], c.layers ?? "blocks");
-    for (const l of out[m]) {
+  const out: Partial<Record<Module, Layer[]>> = {};
+  for (const m of which) {
+    // The distance head is a small MLP with no transformer blocks: all its layers are its layers.
+    out[m] = findLayers(modules[m]!, m === "distance" ? "all" : c.layers ?? "blocks");
+    for (const l of out[m]!) {
       const { spec } = layerWeightSpec(c.weight, l.K);
       checkSpec(spec, l.K, `${m} layer ${l.name}`);
       if (c.format === "deploy") {
@@ -117,34 +131,43 @@ export async function quantizeModelDir(
   if (resolve(modelDir) === resolve(outDir)) {
     throw new QuantError("--out must differ from --model (the input is never modified)");
   }
-  if (c.modules.length === 0) throw new QuantError("--modules must name encoder, predictor or both");
+  if (c.modules.length === 0) throw new QuantError("--modules must name encoder, predictor and/or distance");
   const card = loadModelCard(modelDir);
-  const bytes = {} as Record<Module, Uint8Array>, models = {} as Record<Module, Model>;
-  for (const m of ["encoder", "predictor"] as Module[]) {
+  const graphs = graphFiles(card);
+  const present = MODULES.filter((m) => graphs.includes(`${m}.onnx`));
+  if (c.modules.includes("distance") && !present.includes("distance")) {
+    throw new QuantError(`${modelDir} has no distance head (distance.onnx) to quantize`);
+  }
+  // The whole model (both modules, every layer) takes its distance head too, where it has one.
+  const whole = c.layers === "whole" && c.modules.includes("encoder") && c.modules.includes("predictor");
+  const todo = present.filter((m) => c.modules.includes(m) || (whole && m === "distance"));
+  const bytes = {} as Record<Module, Uint8Array>, models: Partial<Record<Module, Model>> = {};
+  for (const m of present) {
     bytes[m] = Deno.readFileSync(`${modelDir}/${m}.onnx`);
-    if (c.modules.includes(m)) {
+    if (todo.includes(m)) {
       try {
         models[m] = decodeModel(bytes[m]);
-        if (c.layers === "whole") patchConvsToMatMul(models[m], [card.image_size, card.image_size]);
+        if (c.layers === "whole") patchConvsToMatMul(models[m]!, [card.image_size, card.image_size]);
       } catch (e) {
         throw new QuantError(`${modelDir}/${m}.onnx: ${(e as Error).message}`);
       }
     }
   }
-  const layers = plannedLayers(models, c);
+  const layers = plannedLayers(models, c, todo);
   const t0 = performance.now();
   const calib = await calibrationData(card, bytes.encoder, bytes.predictor, { backend: o.backend, ...c.calib });
   log(`calibration: ${calib.source}`);
   const reports: LayerReport[] = [];
   const outBytes = { ...bytes };
-  for (const m of c.modules) {
+  for (const m of todo) {
+    const model = models[m]!, mine = layers[m]!;
     const feeds: Feed[] = calib[m];
-    const acts = await collectLayerInputs(models[m], layers[m], feeds, {
+    const acts = await collectLayerInputs(model, mine, feeds, {
       backend: o.backend,
       maxRows: c.calib?.maxRows,
     });
     const plans: LayerPlan[] = [];
-    for (const [i, layer] of layers[m].entries()) {
+    for (const [i, layer] of mine.entries()) {
       const x = acts.get(layer.name)!;
       const r = quantizeLayer(layer, x, c);
       plans.push(r.plan);
@@ -160,49 +183,52 @@ export async function quantizeModelDir(
         ...(r.fallback ? { fallback: r.fallback } : {}),
       });
       log(
-        `[${m} ${i + 1}/${layers[m].length}] ${layer.name} ${layer.K}x${layer.N}: output rel err ${
+        `[${m} ${i + 1}/${mine.length}] ${layer.name} ${layer.K}x${layer.N}: output rel err ${
           r.outputRelErr.toExponential(2)
         } (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
     }
     // Every layer is quantized from the float graph first; then the graph is rewritten in place.
-    rewriteLayers(models[m], plans, c.format);
-    models[m].metadataProps.push({ key: "edgewm.quantization", value: describe(c) });
-    outBytes[m] = encodeModel(models[m]);
+    rewriteLayers(model, plans, c.format);
+    // A deployable graph drops the exporter's long tensor names (~8% of a W4 graph's bytes; compact.ts).
+    if (c.format === "deploy") compactNames(model);
+    model.metadataProps.push({ key: "edgewm.quantization", value: describe(c) });
+    outBytes[m] = encodeModel(model);
   }
   Deno.mkdirSync(outDir, { recursive: true });
   const files: ModelCard["files"] = {};
-  for (const m of ["encoder", "predictor"] as Module[]) {
+  for (const m of present) {
     Deno.writeFileSync(`${outDir}/${m}.onnx`, outBytes[m]);
     files[`${m}.onnx`] = { sha256: sha256(outBytes[m]), bytes: outBytes[m].length };
   }
-  // Other graphs (the distance head: a few small layers over the latents) travel unchanged in fp32.
-  for (const name of graphFiles(card).filter((f) => !(f in files))) {
+  // Any other graph travels unchanged.
+  for (const name of graphs.filter((f) => !(f in files))) {
     Deno.copyFileSync(`${modelDir}/${name}`, `${outDir}/${name}`);
     files[name] = card.files[name];
   }
   // Modules quantized earlier (a chained run: encoder first, then predictor with other bits) keep their record.
   const prev = card.quantization as QuantizationRecord | undefined;
   const modules: QuantizationRecord["modules"] = { ...prev?.modules };
-  for (const m of c.modules) {
+  for (const m of todo) {
     modules[m] = {
       method: c.method,
       format: c.format,
       weight: c.weight,
       act: c.act ?? null,
-      layers: c.layers ?? "blocks",
+      layers: m === "distance" ? "all" : c.layers ?? "blocks",
       ...METHODS[c.method].options(c),
       calibration: calib.source,
       per_layer: reports.filter((r) => r.module === m),
     };
   }
-  const tag = (c.modules.length === 2 ? "" : c.modules[0] === "encoder" ? "enc-" : "pred-") + describe(c);
+  const PREFIX: Record<Module, string> = { encoder: "enc-", predictor: "pred-", distance: "dist-" };
+  const tag = (c.modules.length === 1 ? PREFIX[c.modules[0]] : "") + describe(c);
   const variant = o.variant ?? (prev ? `${card.variant}.${tag}` : tag);
   const record: QuantizationRecord = {
     from: prev?.from ?? { dir: modelDir, variant: card.variant, files: card.files },
     modules,
     bytes: {
-      fp32: prev?.bytes.fp32 ?? graphFiles(card).reduce((a, f) => a + card.files[f].bytes, 0),
+      fp32: prev?.bytes.fp32 ?? graphs.reduce((a, f) => a + card.files[f].bytes, 0),
       quantized: Object.values(files).reduce((a, f) => a + f.bytes, 0),
     },
   };

@@ -158,7 +158,7 @@ export function failed(row: RowResult, fp32: RowResult | undefined): boolean {
 
 function bytesOf(card: ModelCard) {
   const e = card.files["encoder.onnx"].bytes, p = card.files["predictor.onnx"].bytes;
-  const d = card.files["distance.onnx"]?.bytes; // the fp32 distance head travels with every variant
+  const d = card.files["distance.onnx"]?.bytes; // the distance head: fp32, or quantized with the whole model
   return { encoder: e, predictor: p, ...(d ? { distance: d } : {}), total: e + p + (d ?? 0) };
 }
 

@@ -127,6 +127,8 @@ if (import.meta.main) {
       execute: { type: "int", min: 1, max: 20, help: "override the preset's actions executed per replan" },
       horizon: { type: "int", min: 1, max: 50, help: "override the preset's CEM horizon (model actions)" },
       samples: { type: "int", min: 2, max: 5000, help: "override the preset's CEM samples (topk scales with it)" },
+      iterations: { type: "int", min: 1, max: 100, help: "override the preset's CEM iterations" },
+      first: { type: "int", default: 0, min: 0, max: 100000, help: "first episode index (to rerun a failing few)" },
     }, "deno task oracle --task T: CEM on the true simulator under the evaluation protocol");
     const task = getTask(f.task);
     const bar = new Progress(`oracle ${task.name}`, f.episodes, "episodes");
@@ -140,6 +142,7 @@ if (import.meta.main) {
         horizon: f.horizon ?? base.cem.horizon,
         samples,
         topk: Math.max(1, Math.round(base.cem.topk * samples / base.cem.samples)),
+        iterations: f.iterations ?? base.cem.iterations,
       },
       objective: (f.objective as OracleObjective | undefined) ?? base.objective,
       execute: f.execute ?? base.execute,
@@ -150,7 +153,7 @@ if (import.meta.main) {
       f.seed,
       f.budget,
       (d, s) => bar.update(d, `success ${s}/${d}`),
-      {},
+      { first: f.first },
       preset,
     );
     const ms = r.results.flatMap((e) => e.planMs).sort((a, b) => a - b);
@@ -164,6 +167,8 @@ if (import.meta.main) {
       execute: preset.execute,
       horizon: preset.cem.horizon,
       samples: preset.cem.samples,
+      iterations: preset.cem.iterations,
+      failed_episodes: r.results.filter((e) => e.successAt === null).map((e) => e.index),
       plan_ms_p50: +(ms[Math.floor(ms.length / 2)] ?? 0).toFixed(1),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),
     }));

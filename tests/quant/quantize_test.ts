@@ -235,3 +235,38 @@ Deno.test("quantize: --layers whole also takes the patch embedding: a smaller en
   }
   assert.ok(err / norm < 0.01, `relative token error ${err / norm}`);
 });
+
+Deno.test("quantize: the whole model takes its distance head too: smaller, and its embedding stays close", async () => {
+  const dir = Deno.makeTempDirSync();
+  const config: QuantizeConfig = { ...W4, method: "gptq", weight: { ...W4.weight, group: 16 }, layers: "whole" };
+  const r = await quantizeModelDir(FP32, dir, config, quiet);
+  const q = r.card.quantization as QuantizationRecord;
+  assert.deepEqual(Object.keys(q.modules).sort(), ["distance", "encoder", "predictor"]);
+  assert.equal(q.modules.distance!.per_layer.length, 3, "the head's three Gemm layers");
+  const fp32Bytes = JSON.parse(Deno.readTextFileSync(`${FP32}/model.json`)).files["distance.onnx"].bytes;
+  assert.ok(
+    r.card.files["distance.onnx"].bytes < fp32Bytes / 3,
+    `${fp32Bytes} -> ${r.card.files["distance.onnx"].bytes}`,
+  );
+  // The head's embedding of real latents, fp32 vs quantized head (same fp32 encoder output).
+  const ref = await WorldModel.load(FP32, { threads: 1 }), qm = await WorldModel.load(dir, { threads: 1 });
+  const task = getTask("wall"), rng = new Rng(5), S = ref.card.image_size;
+  const images = new Uint8Array(8 * S * S * 3);
+  for (let i = 0; i < 8; i++) images.set(task.render(task.sampleEpisode(rng).start, S), i * S * S * 3);
+  const z = await ref.encode(images, 8);
+  const [a, b] = [await ref.phi(z, 8), await qm.phi(z, 8)];
+  let err = 0, norm = 0;
+  for (let i = 0; i < a.length; i++) [err, norm] = [err + (a[i] - b[i]) ** 2, norm + a[i] ** 2];
+  assert.ok(err / norm < 0.01, `relative phi error ${err / norm}`);
+  // Named alone, only the head is quantized; a model without one refuses it by name.
+  const only = await quantizeModelDir(FP32, `${dir}-dist`, { ...W4, modules: ["distance"] }, quiet);
+  assert.equal(only.card.variant, "dist-rtn-w4g32");
+  assert.equal(
+    only.card.files["encoder.onnx"].sha256,
+    JSON.parse(Deno.readTextFileSync(`${FP32}/model.json`)).files["encoder.onnx"].sha256,
+  );
+  await assert.rejects(
+    () => quantizeModelDir("models/reacher/fp32", `${dir}-r`, { ...W4, modules: ["distance"] }, quiet),
+    (e: Error) => e instanceof QuantError && /no distance head/.test(e.message),
+  );
+});
