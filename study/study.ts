@@ -60,7 +60,7 @@ const SWEEP_FLAGS = {
   },
   families: {
     type: "string",
-    help: `run only these row families (comma-separated: ${FAMILIES.join(", ")}); the references always run`,
+    help: `run only these row families (comma-separated: ${FAMILIES.join(", ")}); fp32 always runs`,
   },
   models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
 } as const;
@@ -80,11 +80,9 @@ async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
   const tasks = listFlag(f.tasks, "tasks", TASK_NAMES);
   const all = buildGrid(f.grid, tasks);
   // fp32 always runs: the pruning rule and every comparison read it.
-  const families = f.families === undefined
-    ? undefined
-    : new Set<string>(["reference", ...listFlag(f.families, "families", FAMILIES)]);
+  const families = f.families === undefined ? undefined : new Set<string>(listFlag(f.families, "families", FAMILIES));
   const rows = runOrder(shardRows(all, index, count)).filter((r) =>
-    (f.tier === undefined || r.tier <= f.tier) && (families === undefined || families.has(r.family))
+    (f.tier === undefined || r.tier <= f.tier) && (families === undefined || families.has(r.family) || r.id === "fp32")
   );
   Deno.mkdirSync(out, { recursive: true });
   const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
