@@ -9,6 +9,7 @@ import { CHECKPOINTS } from "../tasks/evaluation.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { type Choice, chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN, type SpeedRow } from "./choose_default.ts";
 import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes, successVsLatency } from "./figures.ts";
+import { type GraphBudget, modelBudget } from "./byte_budget.ts";
 import { buildGrid, type RowSpec } from "./grid.ts";
 import { currentRows, rowKey, type RowResult } from "./sweep.ts";
 import {
@@ -72,6 +73,35 @@ function choiceSection(c: Choice): string {
     );
   }
   return out.join("");
+}
+
+/** The issue's size goal for a default, as a share of fp32's bytes. */
+const SIZE_GOAL = 0.2;
+
+/** Where the chosen default's bytes are, and what keeps it above the size goal (read from the shipped files). */
+function budgetSection(c: Choice, dir: string): string | null {
+  let graphs: GraphBudget[];
+  try {
+    graphs = modelBudget(dir);
+  } catch {
+    return null; // not shipped (yet) under models/
+  }
+  const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`;
+  const sum = (k: keyof Omit<GraphBudget, "graph">) => graphs.reduce((a, g) => a + g[k], 0);
+  const total = sum("total"), goal = SIZE_GOAL * c.fp32.bytes;
+  const parts = graphs.map((g) =>
+    `${g.graph} ${kb(g.total)} (codes ${kb(g.codes)}, scales and zero points ${kb(g.scales)}, fp32 tensors ${
+      kb(g.float)
+    }, structure ${kb(g.structure)})`
+  ).join("; ");
+  const verdict = total <= goal
+    ? `within the ${100 * SIZE_GOAL}% goal (${kb(goal)})`
+    : `${kb(total - goal)} over the ${100 * SIZE_GOAL}% goal (${kb(goal)}): beyond its weight codes (${
+      kb(sum("codes"))
+    }) it carries ${kb(sum("scales"))} of scales and zero points, ${kb(sum("float"))} of fp32 tensors and ${
+      kb(sum("structure"))
+    } of graph structure`;
+  return `Where its bytes are: ${parts}. In all ${kb(total)}, ${verdict}.`;
 }
 
 export async function report(args: string[]): Promise<void> {
@@ -171,7 +201,10 @@ export async function report(args: string[]): Promise<void> {
   );
   for (const t of tasks) {
     const c = chooseDefault(t, rows, speed);
-    if (c) md.push(`- ${choiceSection(c)}`);
+    if (!c) continue;
+    md.push(`- ${choiceSection(c)}`);
+    const budget = c.chosen ? budgetSection(c, `${f.models}/${t}/${c.chosen.id}`) : null;
+    if (budget) md.push("", `  ${budget}`);
   }
   md.push("", "## Plots", "");
   for (const [name, title, spec, n] of figures) {
