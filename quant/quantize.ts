@@ -32,7 +32,7 @@ if (import.meta.main) {
         values: ["blocks", "all", "whole"],
         default: "blocks",
         help:
-          "transformer blocks; every MatMul/Gemm; or whole: every layer, the patch embedding (its Conv as a MatMul) and the distance head",
+          "transformer blocks; every MatMul/Gemm; or whole: every layer and the patch embedding (its Conv as a MatMul)",
       },
       format: { type: "enum", values: ["deploy", "sim"], default: "deploy", help: "real low-bit graphs, or simulated" },
       calib: { type: "string", help: "dataset folder for calibration (default: simulated episodes)" },

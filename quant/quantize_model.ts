@@ -138,9 +138,7 @@ export async function quantizeModelDir(
   if (c.modules.includes("distance") && !present.includes("distance")) {
     throw new QuantError(`${modelDir} has no distance head (distance.onnx) to quantize`);
   }
-  // The whole model (both modules, every layer) takes its distance head too, where it has one.
-  const whole = c.layers === "whole" && c.modules.includes("encoder") && c.modules.includes("predictor");
-  const todo = present.filter((m) => c.modules.includes(m) || (whole && m === "distance"));
+  const todo = present.filter((m) => c.modules.includes(m));
   const bytes = {} as Record<Module, Uint8Array>, models: Partial<Record<Module, Model>> = {};
   for (const m of present) {
     bytes[m] = Deno.readFileSync(`${modelDir}/${m}.onnx`);

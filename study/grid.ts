@@ -7,6 +7,7 @@
  * is not run and the report lists it as pruned (e.g. W2 g32 once W2 g16 fails, W4A8 once W8A8 fails).
  * Shards: rows are split by chain (rows that decide each other stay in one shard).
  */
+import { graphFiles, loadModelCard } from "../agent/model_card.ts";
 import type { ActMode } from "../quant/activations.ts";
 import type { Method, Module, QuantizeConfig } from "../quant/config.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";
@@ -184,29 +185,33 @@ function asymmetry(task: TaskName): RowSpec[] {
  * The default's candidates over the whole model: every layer and the patch embedding (its Conv as a
  * MatMul, quant/patchify.ts), which `layers: "all"` leaves in fp32 (~295 KB, the largest tensor left).
  */
-function whole(task: TaskName): RowSpec[] {
+function whole(task: TaskName, distanceHead: boolean): RowSpec[] {
   const settings: [Method, WeightSpec, ActMode?][] = [
     ["gptq", weight(4, 16)],
     ["gptq", weight(4, 32)],
     ["gptq", weight(3, 16)],
     ["smoothquant", weight(8), "dynamic"],
   ];
-  return settings.map(([method, w, mode]): RowSpec => ({
-    id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole`,
-    task,
-    family: "whole",
-    kind: "quant",
-    steps: [{
+  return settings.map(([method, w, mode]): RowSpec => {
+    const step: QuantizeConfig = {
       method,
       weight: w,
       ...(mode ? { act: { bits: 8, mode }, alpha: 0.5 } : {}),
       modules: BOTH,
       format: "deploy",
       layers: "whole",
-    }],
-    chain: `${task}/whole`,
-    tier: 1,
-  }));
+    };
+    return {
+      id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole`,
+      task,
+      family: "whole",
+      kind: "quant",
+      // The distance head (wall, pointmaze) at 8 bits per channel: at W4 g16 it cost pointmaze 2 of 50 episodes.
+      steps: distanceHead ? [step, { ...step, weight: weight(8), modules: ["distance"], layers: "all" }] : [step],
+      chain: `${task}/whole`,
+      tier: 1,
+    };
+  });
 }
 
 function peer(task: TaskName, groups: number[]): RowSpec[] {
@@ -231,7 +236,20 @@ function references(task: TaskName): RowSpec[] {
 }
 
 /** The rows of a grid for the given tasks. */
-export function buildGrid(name: GridName, tasks: TaskName[]): RowSpec[] {
+/** Does the task's fp32 model plan with a distance head (so that whole-model rows quantize it too)? */
+export function hasDistanceHead(task: TaskName, models = "models"): boolean {
+  try {
+    return graphFiles(loadModelCard(`${models}/${task}/fp32`)).includes("distance.onnx");
+  } catch {
+    return false;
+  }
+}
+
+export function buildGrid(
+  name: GridName,
+  tasks: TaskName[],
+  distanceHead: (task: TaskName) => boolean = (t) => hasDistanceHead(t),
+): RowSpec[] {
   const rows: RowSpec[] = [];
   for (const task of tasks) {
     rows.push(...references(task));
@@ -250,7 +268,7 @@ export function buildGrid(name: GridName, tasks: TaskName[]): RowSpec[] {
         [undefined, 32],
       ),
     );
-    rows.push(...asymmetry(task), ...peer(task, [32, 128]), ...whole(task));
+    rows.push(...asymmetry(task), ...peer(task, [32, 128]), ...whole(task, distanceHead(task)));
   }
   return decidersFirst(rows);
 }

@@ -10,7 +10,7 @@ import { TASK_NAMES } from "../tasks/task.ts";
 import { type Choice, chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN, type SpeedRow } from "./choose_default.ts";
 import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes, successVsLatency } from "./figures.ts";
 import { type GraphBudget, modelBudget } from "./byte_budget.ts";
-import { buildGrid, type RowSpec } from "./grid.ts";
+import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
 import { currentRows, rowKey, type RowResult } from "./sweep.ts";
 import {
   f2,
@@ -113,7 +113,7 @@ export async function report(args: string[]): Promise<void> {
   }, "deno task study report --in DIR: the generated report (REPORT.md + SVG plots)");
   const { rows, stale } = currentRows(f.in, f.models), speed = readSpeed(f.in);
   const tasks = TASK_NAMES.filter((t) => rows.some((r) => r.task === t));
-  const grid = buildGrid(f.grid, [...TASK_NAMES]);
+  const grid = buildGrid(f.grid, [...TASK_NAMES], (t) => hasDistanceHead(t, f.models));
   const done = new Set(rows.map(rowKey));
   const pending: RowSpec[] = grid.filter((s) => !done.has(rowKey(s)));
   const budget = rows[0]?.budget ?? 50, episodes = rows[0]?.episodes ?? 50;

@@ -17,7 +17,7 @@
 import { CliError, type Flags, listFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { WorldModel } from "../agent/world_model.ts";
-import { buildGrid, FAMILIES, GRIDS, runOrder, shardRows } from "./grid.ts";
+import { buildGrid, FAMILIES, GRIDS, hasDistanceHead, runOrder, shardRows } from "./grid.ts";
 import { basisCache, currentRows, failed, rowKey, type RowResult, runRow } from "./sweep.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
@@ -78,7 +78,7 @@ async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
   const [index, count] = shardFrom(f.shard, (k) => Deno.env.get(k));
   const o = { out, episodes: f.episodes, budget: f.budget, seed: f.seed, threads: f.threads, python: f.python };
   const tasks = listFlag(f.tasks, "tasks", TASK_NAMES);
-  const all = buildGrid(f.grid, tasks);
+  const all = buildGrid(f.grid, tasks, (t) => hasDistanceHead(t, f.models));
   // fp32 always runs: the pruning rule and every comparison read it.
   const families = f.families === undefined ? undefined : new Set<string>(listFlag(f.families, "families", FAMILIES));
   const rows = runOrder(shardRows(all, index, count)).filter((r) =>

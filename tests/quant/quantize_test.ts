@@ -236,9 +236,15 @@ Deno.test("quantize: --layers whole also takes the patch embedding: a smaller en
   assert.ok(err / norm < 0.01, `relative token error ${err / norm}`);
 });
 
-Deno.test("quantize: the whole model takes its distance head too: smaller, and its embedding stays close", async () => {
+Deno.test("quantize: the distance head is a module too: smaller, and its embedding stays close", async () => {
   const dir = Deno.makeTempDirSync();
-  const config: QuantizeConfig = { ...W4, method: "gptq", weight: { ...W4.weight, group: 16 }, layers: "whole" };
+  const config: QuantizeConfig = {
+    ...W4,
+    method: "gptq",
+    weight: { ...W4.weight, group: 16 },
+    modules: ["encoder", "predictor", "distance"],
+    layers: "whole",
+  };
   const r = await quantizeModelDir(FP32, dir, config, quiet);
   const q = r.card.quantization as QuantizationRecord;
   assert.deepEqual(Object.keys(q.modules).sort(), ["distance", "encoder", "predictor"]);

@@ -20,10 +20,16 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.equal(count("whole"), 4);
   for (const r of g.filter((r) => r.steps)) {
     const want = r.family === "whole" ? "whole" : "all";
-    assert.ok(r.steps!.every((s) => s.layers === want), `${r.id}: layers ${want}`);
+    assert.equal(r.steps![0].layers, want, `${r.id}: layers ${want}`);
   }
   const w = g.find((r) => r.id === "smoothquant-w8a8dyn-whole")!;
   assert.deepEqual([w.steps![0].act, w.steps![0].format, w.tier], [{ bits: 8, mode: "dynamic" }, "deploy", 1]);
+  // wall plans with a distance head: the whole model takes it too, at 8 bits per channel; reacher has none.
+  const head = g.find((r) => r.id === "gptq-w4g16-whole")!.steps![1];
+  assert.deepEqual([head.modules, head.weight.bits, head.weight.granularity], [["distance"], 8, "channel"]);
+  const reacher = buildGrid("paper", ["reacher"]).find((r) => r.id === "gptq-w4g16-whole")!;
+  assert.equal(reacher.steps!.length, 1);
+  assert.equal(buildGrid("paper", ["wall"], () => false).find((r) => r.id === "gptq-w4g16-whole")!.steps!.length, 1);
 });
 
 Deno.test("pruning: a group is decided by the next finer one, per-channel by the finest, lower bits by the bits above, A<8 by W8A8", () => {
