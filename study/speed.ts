@@ -9,6 +9,7 @@
  * `--candidates` measures only what the default rule needs (fp32, then the variants within its episode
  * margin from the smallest up, until one is within its latency margin): minutes instead of an hour.
  */
+import { graphFiles } from "../agent/model_card.ts";
 import { CliError, parseFlags } from "../lib/cli.ts";
 import { percentile } from "../agent/eval.ts";
 import { PRESETS, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
@@ -40,7 +41,8 @@ async function measureHere(dir: string, backend: BackendName, threads: number, p
     await planner.plan(observe(task, ep.start, S), observe(task, ep.goal, S), undefined, new Rng(i));
     if (i >= 2) ms.push(performance.now() - t0); // the first two warm up
   }
-  const bytes = model.card.files["encoder.onnx"].bytes + model.card.files["predictor.onnx"].bytes;
+  // Every graph the model loads (a distance head too, where it has one).
+  const bytes = graphFiles(model.card).reduce((a, f) => a + model.card.files[f].bytes, 0);
   return {
     p50_ms: +percentile(ms, 50).toFixed(1),
     p95_ms: +percentile(ms, 95).toFixed(1),
