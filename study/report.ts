@@ -7,7 +7,7 @@
 import { parseFlags } from "../lib/cli.ts";
 import { CHECKPOINTS } from "../tasks/evaluation.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
-import { type Choice, chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN, type SpeedRow } from "./choose_default.ts";
+import { type Choice, chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN, netLoss, type SpeedRow } from "./choose_default.ts";
 import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes, successVsLatency } from "./figures.ts";
 import { type GraphBudget, modelBudget } from "./byte_budget.ts";
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
@@ -50,6 +50,34 @@ function successTable(rows: RowResult[], task: string, budget: number): string {
         le ? `${le.step1.toExponential(1)} / ${le.step5.toExponential(1)}` : "-"
       } |`,
     );
+  }
+  return lines.join("\n");
+}
+
+/**
+ * onnxruntime's own weight-only quantizer (RTN, HQQ at W4 g32 / g128, MatMul layers of both graphs)
+ * beside ours at the same bits and groups (every MatMul/Gemm), on the same paired episodes.
+ */
+function peerTable(rows: RowResult[], task: string): string | null {
+  const mine = rows.filter((r) => r.task === task && r.status === "done");
+  const fp32 = mine.find((r) => r.id === "fp32");
+  if (!fp32 || !mine.some((r) => r.family === "peer")) return null;
+  const lines = [
+    "| group | quantizer | success @50 | net episodes lost vs fp32 | KB | latent err step 5 |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const g of [32, 128]) {
+    for (const id of [`ort-rtn-w4g${g}`, `ort-hqq-w4g${g}`, `rtn-w4g${g}`, `awq-w4g${g}`, `gptq-w4g${g}`]) {
+      const r = mine.find((x) => x.id === id);
+      if (!r) continue;
+      lines.push(
+        `| ${g} | ${
+          id.startsWith("ort-") ? `onnxruntime ${id.split("-")[1].toUpperCase()}` : `ours ${id.split("-")[0]}`
+        } | ${f2(final(r))} | ${netLoss(r, fp32)} | ${r.bytes ? (r.bytes.total / 1024).toFixed(0) : "-"} | ${
+          r.latent_error ? r.latent_error.step5.toExponential(1) : "-"
+        } |`,
+      );
+    }
   }
   return lines.join("\n");
 }
@@ -206,6 +234,21 @@ export async function report(args: string[]): Promise<void> {
     const budget = c.chosen ? budgetSection(c, `${f.models}/${t}/${c.chosen.id}`) : null;
     if (budget) md.push("", `  ${budget}`);
   }
+  md.push(
+    "",
+    "## onnxruntime's quantizer against ours",
+    "",
+    "`onnxruntime.quantization.matmul_nbits_quantizer` (RTN and HQQ, W4, groups 32 and 128; `study/ort_quantize.py`) on the same fp32 graphs, through the same protocol and episodes, beside our RTN, AWQ and GPTQ at the same bits and groups (every MatMul/Gemm layer).",
+    "",
+  );
+  let peers = 0;
+  for (const t of tasks) {
+    const table = peerTable(rows, t);
+    if (!table) continue;
+    md.push(`### ${t}`, "", table, "");
+    peers++;
+  }
+  if (!peers) md.push("No peer rows yet.", "");
   md.push("", "## Plots", "");
   for (const [name, title, spec, n] of figures) {
     if (n === 0) {
