@@ -192,26 +192,32 @@ function whole(task: TaskName, distanceHead: boolean): RowSpec[] {
     ["gptq", weight(3, 16)],
     ["smoothquant", weight(8), "dynamic"],
   ];
-  return settings.map(([method, w, mode]): RowSpec => {
-    const step: QuantizeConfig = {
-      method,
-      weight: w,
-      ...(mode ? { act: { bits: 8, mode }, alpha: 0.5 } : {}),
-      modules: BOTH,
-      format: "deploy",
-      layers: "whole",
-    };
-    return {
-      id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole`,
-      task,
-      family: "whole",
-      kind: "quant",
-      // The distance head (wall, pointmaze) at 8 bits per channel: at W4 g16 it cost pointmaze 2 of 50 episodes.
-      steps: distanceHead ? [step, { ...step, weight: weight(8), modules: ["distance"], layers: "all" }] : [step],
-      chain: `${task}/whole`,
-      tier: 1,
-    };
-  });
+  // A distance head (wall, pointmaze) is quantized too, at 8 bits per channel; the same rows with the head left in
+  // fp32 ("-fp32head") show what it costs: pointmaze lost 2 of 50 episodes with it quantized, at W4 g16 and at W8.
+  const heads = distanceHead ? [true, false] : [false];
+  return heads.flatMap((head) =>
+    settings.map(([method, w, mode]): RowSpec => {
+      const step: QuantizeConfig = {
+        method,
+        weight: w,
+        ...(mode ? { act: { bits: 8, mode }, alpha: 0.5 } : {}),
+        modules: BOTH,
+        format: "deploy",
+        layers: "whole",
+      };
+      return {
+        id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole${
+          distanceHead && !head ? "-fp32head" : ""
+        }`,
+        task,
+        family: "whole",
+        kind: "quant",
+        steps: head ? [step, { ...step, weight: weight(8), modules: ["distance"], layers: "all" }] : [step],
+        chain: `${task}/whole`,
+        tier: 1,
+      };
+    })
+  );
 }
 
 function peer(task: TaskName, groups: number[]): RowSpec[] {

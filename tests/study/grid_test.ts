@@ -17,7 +17,7 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.equal(g.find((r) => r.id === "gptq-w6g32")!.steps![0].format, "sim");
   assert.equal(g.find((r) => r.id === "gptq-w3g32")!.steps![0].format, "deploy");
   // Every MatMul/Gemm counts; the "whole" rows (the default's candidates) take the patch embedding too.
-  assert.equal(count("whole"), 4);
+  assert.equal(count("whole"), 8, "4 settings, with the distance head quantized and with it in fp32");
   for (const r of g.filter((r) => r.steps)) {
     const want = r.family === "whole" ? "whole" : "all";
     assert.equal(r.steps![0].layers, want, `${r.id}: layers ${want}`);
@@ -29,7 +29,10 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.deepEqual([head.modules, head.weight.bits, head.weight.granularity], [["distance"], 8, "channel"]);
   const reacher = buildGrid("paper", ["reacher"]).find((r) => r.id === "gptq-w4g16-whole")!;
   assert.equal(reacher.steps!.length, 1);
-  assert.equal(buildGrid("paper", ["wall"], () => false).find((r) => r.id === "gptq-w4g16-whole")!.steps!.length, 1);
+  assert.equal(g.find((r) => r.id === "gptq-w4g16-whole-fp32head")!.steps!.length, 1);
+  const headless = buildGrid("paper", ["wall"], () => false);
+  assert.equal(headless.find((r) => r.id === "gptq-w4g16-whole")!.steps!.length, 1);
+  assert.equal(headless.filter((r) => r.family === "whole").length, 4);
 });
 
 Deno.test("pruning: a group is decided by the next finer one, per-channel by the finest, lower bits by the bits above, A<8 by W8A8", () => {
