@@ -21,6 +21,10 @@ export interface SpeedRow {
   p95_ms: number;
   rss_peak_mb: number;
   bytes: number;
+  /** Measurements the p50/p95 are medians of (alternating with fp32); 1 where absent. */
+  rounds?: number;
+  /** p50 over the median p50 of the fp32 rounds measured alongside it, same backend (what the rule reads). */
+  vs_fp32?: number;
 }
 
 /** Episodes fp32 solved and the row did not, minus the reverse (same episodes, same seeds). */
@@ -54,12 +58,15 @@ export function chooseDefault(task: string, rows: RowResult[], speed: SpeedRow[]
   const mine = rows.filter((r) => r.task === task && r.status === "done");
   const fp32 = mine.find((r) => r.id === "fp32");
   if (!fp32) return null;
-  const web2 = (id: string) => speed.find((s) => s.task === task && s.id === id && s.backend === "web-2t")?.p50_ms;
+  const row2 = (id: string) => speed.find((s) => s.task === task && s.id === id && s.backend === "web-2t");
+  const web2 = (id: string) => row2(id)?.p50_ms;
   const ref = web2("fp32") ?? null;
   const final = (r: RowResult) => r.success?.[String(r.budget)] ?? 0;
   const candidates: Candidate[] = mine.filter((r) => r.kind === "quant" && r.deployable).map((r) => {
-    const loss = netLoss(r, fp32), p50 = web2(r.id);
-    const slowdown = p50 !== undefined && ref ? +(p50 / ref).toFixed(3) : null;
+    const loss = netLoss(r, fp32), s = row2(r.id);
+    // The ratio to the fp32 rounds measured alongside it where recorded, else to the one fp32 line.
+    const ratio = s?.vs_fp32 ?? (s && ref ? s.p50_ms / ref : undefined);
+    const slowdown = ratio !== undefined ? +ratio.toFixed(3) : null;
     const why = loss > MAX_NET_LOSS
       ? `loses ${loss} episodes net (> ${MAX_NET_LOSS})`
       : slowdown === null

@@ -182,7 +182,12 @@ export async function report(args: string[]): Promise<void> {
   const lat = speed.filter((s) => s.backend === "web-2t" && s.id !== "fp32").map((s) => {
     const ref = speed.find((x) => x.task === s.task && x.id === "fp32" && x.backend === "web-2t");
     const r = rows.find((x) => x.task === s.task && x.id === s.id);
-    return { task: s.task, id: s.id, ratio: ref ? s.p50_ms / ref.p50_ms : NaN, success: r ? final(r) : NaN };
+    return {
+      task: s.task,
+      id: s.id,
+      ratio: s.vs_fp32 ?? (ref ? s.p50_ms / ref.p50_ms : NaN),
+      success: r ? final(r) : NaN,
+    };
   });
   const figures: [string, string, Record<string, unknown>, number][] = [
     ["success_vs_bits", "Success vs bits per method and granularity", successVsBits(wo), wo.length],

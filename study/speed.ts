@@ -19,7 +19,9 @@ import { evaluationEpisode, observe } from "../tasks/evaluation.ts";
 import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { MAX_NET_LOSS, MAX_SLOWDOWN, netLoss, type SpeedRow } from "./choose_default.ts";
-import { currentRows } from "./sweep.ts";
+import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
+import { currentRows, variantDir } from "./sweep.ts";
+import type { TaskName } from "../tasks/task.ts";
 
 const BACKENDS: [BackendName, number, string][] = [["web", 1, "web-1t"], ["web", 2, "web-2t"], ["node", 2, "node"]];
 
@@ -60,6 +62,13 @@ export async function speed(args: string[]): Promise<void> {
     child: { type: "string", help: "(internal) measure this model directory in this process" },
     backend: { type: "enum", values: ["web", "node"], default: "web" },
     threads: { type: "int", default: 1, min: 1, max: 64 },
+    rounds: {
+      type: "int",
+      default: 3,
+      min: 1,
+      max: 20,
+      help: "measurements per variant and backend, alternating with fp32 (medians are kept)",
+    },
     candidates: {
       type: "boolean",
       help: "only fp32 and the variants the rule could choose, smallest first, until one qualifies",
@@ -75,10 +84,11 @@ export async function speed(args: string[]): Promise<void> {
   try {
     kept = Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
   } catch { /* first run */ }
-  // A child that runs far past any plan's time is stuck (onnxruntime-web's thread pool has been seen to spin
-  // forever, rarely, on an overloaded machine): it is killed and run once more.
-  const limitMs = 60_000 + f.plans * 20_000;
-  const measure = async (task: string, id: string, dir: string, b: typeof BACKENDS[number], retry = true) => {
+  // A child that runs far past any plan's time is stuck: onnxruntime-web with 2 threads now and then never gets
+  // its worker threads and its main thread spins (seen on loaded and on quiet machines). A plan takes well under
+  // a second on every backend, so a child gets a minute to start and 3 s a plan; then it is killed and rerun.
+  const limitMs = 60_000 + f.plans * 3_000;
+  const measure = async (task: string, id: string, dir: string, b: typeof BACKENDS[number], tries = 3) => {
     const [backend, threads, name] = b;
     const p = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -103,15 +113,48 @@ export async function speed(args: string[]): Promise<void> {
     }).output();
     if (p.signal === "SIGTERM") {
       console.error(
-        `speed: ${task}/${id} ${name}: no answer in ${limitMs / 1000} s, killed${retry ? "; once more" : ""}`,
+        `speed: ${task}/${id} ${name}: no answer in ${limitMs / 1000} s, killed${tries > 1 ? "; once more" : ""}`,
       );
-      if (retry) return measure(task, id, dir, b, false);
-      throw new Error(`speed: ${dir} on ${name} did not finish in ${limitMs / 1000} s twice`);
+      if (tries > 1) return measure(task, id, dir, b, tries - 1);
+      throw new Error(`speed: ${dir} on ${name} did not finish in ${limitMs / 1000} s, three times`);
     }
     if (p.code !== 0) throw new Error(`speed: ${dir} on ${name} failed (exit ${p.code})`);
     const m = JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").at(-1)!);
     console.error(`speed: ${task}/${id} ${name}: p50 ${m.p50_ms} ms, p95 ${m.p95_ms} ms, RSS ${m.rss_peak_mb} MB`);
     return { task, id, backend: name, ...m } as SpeedRow;
+  };
+  // Medians over rounds that alternate fp32 and the variant: one process's p50 moves by 10-30% with the machine's
+  // mood, which a 1.25x rule cannot absorb from a single pair.
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const merge = (ms: SpeedRow[]): SpeedRow => ({
+    ...ms[0],
+    p50_ms: median(ms.map((m) => m.p50_ms)),
+    p95_ms: median(ms.map((m) => m.p95_ms)),
+    rss_peak_mb: Math.max(...ms.map((m) => m.rss_peak_mb)),
+    rounds: ms.length,
+  });
+  const withRatios = (got: Map<string, SpeedRow[]>): SpeedRow[] => {
+    const ref = merge(got.get("fp32")!);
+    return [...got.values()].map((ms) => {
+      const m = merge(ms);
+      return m.id === "fp32" ? m : { ...m, vs_fp32: +(m.p50_ms / ref.p50_ms).toFixed(3) };
+    });
+  };
+  const grids = new Map<string, RowSpec[]>();
+  const ensure = async (task: string, id: string, dir: string) => {
+    try {
+      Deno.statSync(`${dir}/model.json`);
+      return;
+    } catch { /* rebuild below */ }
+    if (!grids.has(task)) {
+      grids.set(task, buildGrid("paper", [task as TaskName], (t) => hasDistanceHead(t, f.models)));
+    }
+    const spec = grids.get(task)!.find((s) => s.id === id);
+    if (!spec) {
+      throw new CliError(`speed: ${task}/${id} has no variant in ${f.in}/variants and no grid row to build it`);
+    }
+    console.error(`speed: ${task}/${id}: variant missing here, rebuilding it from its grid row`);
+    await variantDir(spec, `${f.models}/${task}/fp32`, { out: f.in });
   };
   for (const task of f.tasks.split(",").filter(Boolean)) {
     const fp32Row = rows.find((r) => r.task === task && r.id === "fp32" && r.status === "done");
@@ -126,21 +169,46 @@ export async function speed(args: string[]): Promise<void> {
     for (const r of pool) variants.push([r.id, `${f.in}/variants/${task}/${r.id}`]);
     const out: SpeedRow[] = [];
     if (f.candidates) {
-      const web2 = BACKENDS.find((b) => b[2] === "web-2t")!, ref = await measure(task, "fp32", variants[0][1], web2);
-      out.push(ref);
+      const web2 = BACKENDS.find((b) => b[2] === "web-2t")!, refs: SpeedRow[] = [];
       let n = 1;
       while (n < variants.length) {
-        const row = await measure(task, ...variants[n], web2);
+        await ensure(task, ...variants[n]);
+        const mine: SpeedRow[] = [];
+        for (let r = 0; r < f.rounds; r++) {
+          refs.push(await measure(task, "fp32", variants[0][1], web2));
+          mine.push(await measure(task, ...variants[n], web2));
+        }
+        const ref = merge(refs.slice(-f.rounds)), row = { ...merge(mine), vs_fp32: 0 };
+        row.vs_fp32 = +(row.p50_ms / ref.p50_ms).toFixed(3);
         out.push(row);
         n++;
-        if (row.p50_ms <= MAX_SLOWDOWN * ref.p50_ms) break;
+        console.error(`speed: ${task}/${row.id} web-2t: ${row.vs_fp32}x fp32 (medians of ${f.rounds} rounds each)`);
+        if (row.p50_ms <= MAX_SLOWDOWN * ref.p50_ms) {
+          // The rule reads the pair measured together: fp32's rounds beside this variant.
+          out.push(ref);
+          break;
+        }
+      }
+      if (!out.some((s) => s.id === "fp32")) {
+        out.push(merge(refs.length ? refs : [await measure(task, "fp32", variants[0][1], web2)]));
       }
       variants = variants.slice(0, n);
       for (const b of BACKENDS.filter((b) => b !== web2)) {
-        for (const [id, dir] of variants) out.push(await measure(task, id, dir, b));
+        const got = new Map<string, SpeedRow[]>();
+        for (let r = 0; r < f.rounds; r++) {
+          for (const [id, dir] of variants) got.set(id, [...got.get(id) ?? [], await measure(task, id, dir, b)]);
+        }
+        out.push(...withRatios(got));
       }
     } else {
-      for (const b of BACKENDS) for (const [id, dir] of variants) out.push(await measure(task, id, dir, b));
+      for (const [id, dir] of variants.slice(1)) await ensure(task, id, dir);
+      for (const b of BACKENDS) {
+        const got = new Map<string, SpeedRow[]>();
+        for (let r = 0; r < f.rounds; r++) {
+          for (const [id, dir] of variants) got.set(id, [...got.get(id) ?? [], await measure(task, id, dir, b)]);
+        }
+        out.push(...withRatios(got));
+      }
     }
     kept = [...kept.filter((s) => s.task !== task), ...out];
     Deno.writeTextFileSync(file, kept.map((s) => JSON.stringify(s)).join("\n") + "\n");

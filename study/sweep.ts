@@ -290,21 +290,35 @@ export function builtFrom(variant: ModelCard, fp32: ModelCard): boolean {
     JSON.stringify(servedPlanner(variant)) === JSON.stringify(servedPlanner(fp32));
 }
 
-async function variantDir(spec: RowSpec, fp32Dir: string, o: SweepOptions): Promise<string> {
+/** The row's model directory under <out>/variants/, built (deterministically, from its seeds) if missing or stale. */
+export async function variantDir(
+  spec: RowSpec,
+  fp32Dir: string,
+  o: Pick<SweepOptions, "out" | "python">,
+): Promise<string> {
   const dir = `${o.out}/variants/${spec.task}/${spec.id}`;
+  // What the variant was built from and how: a row whose steps changed (the grid grew a step) rebuilds it.
+  const recipe = JSON.stringify(spec.steps ?? spec.ort ?? null);
   try {
-    // A variant built earlier is reused only if it was quantized from today's fp32 graphs and objective.
-    if (builtFrom(loadModelCard(dir), loadModelCard(fp32Dir))) return dir;
-    Deno.removeSync(dir, { recursive: true });
+    // A variant built earlier is reused only if it was quantized from today's fp32 graphs and objective, by the
+    // same steps.
+    const same = Deno.readTextFileSync(`${dir}/recipe.json`) === recipe;
+    if (same && builtFrom(loadModelCard(dir), loadModelCard(fp32Dir))) return dir;
   } catch { /* build it */ }
-  if (spec.kind === "ort") return await ortVariant(spec, fp32Dir, dir, o.python);
-  let from = fp32Dir;
-  for (const [i, step] of spec.steps!.entries()) {
-    const to = i === spec.steps!.length - 1 ? dir : `${dir}.step${i}`;
-    await quantizeModelDir(from, to, step, { variant: spec.id, backend: "node", log: () => {} });
-    if (from !== fp32Dir) Deno.removeSync(from, { recursive: true });
-    from = to;
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch { /* nothing there */ }
+  if (spec.kind === "ort") await ortVariant(spec, fp32Dir, dir, o.python);
+  else {
+    let from = fp32Dir;
+    for (const [i, step] of spec.steps!.entries()) {
+      const to = i === spec.steps!.length - 1 ? dir : `${dir}.step${i}`;
+      await quantizeModelDir(from, to, step, { variant: spec.id, backend: "node", log: () => {} });
+      if (from !== fp32Dir) Deno.removeSync(from, { recursive: true });
+      from = to;
+    }
   }
+  Deno.writeTextFileSync(`${dir}/recipe.json`, recipe);
   return dir;
 }
 
