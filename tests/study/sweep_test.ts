@@ -1,7 +1,8 @@
 // The sweep's bookkeeping: which cached variant may be reused, and what a row's basis covers.
 import assert from "node:assert/strict";
 import { loadModelCard, type ModelCard } from "../../agent/model_card.ts";
-import { builtFrom, rowBasis } from "../../study/sweep.ts";
+import { builtFrom, rowBasis, variantDir } from "../../study/sweep.ts";
+import type { RowSpec } from "../../study/grid.ts";
 
 const fp32 = loadModelCard("models/wall/fp32");
 const variant = (over: Partial<ModelCard> = {}, files = fp32.files): ModelCard => ({
@@ -38,4 +39,42 @@ Deno.test("the study's rows can be committed: git ignores the cached variants, n
   // A bare `runs/` pattern once matched study/runs/ too and every row measured was lost with its machine.
   assert.equal(await ignored("study/runs/paper/rows.shard-0-of-2.jsonl"), false, "rows are committed");
   assert.equal(await ignored("study/runs/paper/variants/wall/gptq-w4g16/model.json"), true, "variants are not");
+  assert.equal(await ignored("study/runs/paper/variants"), true, "nor a link to them");
+});
+
+Deno.test("variantDir: a cached variant built by other steps is rebuilt, one built by the same steps reused", async () => {
+  const out = Deno.makeTempDirSync();
+  const step = {
+    method: "rtn" as const,
+    weight: { bits: 4, granularity: "group" as const, group: 32, symmetric: false },
+    modules: ["encoder" as const, "predictor" as const],
+    format: "deploy" as const,
+    layers: "all" as const,
+    calib: { episodes: 8 },
+  };
+  const spec: RowSpec = {
+    id: "rtn-w4g32",
+    task: "wall",
+    family: "weight-only",
+    kind: "quant",
+    steps: [step],
+    chain: "c",
+    tier: 2,
+  };
+  const dir = await variantDir(spec, "models/wall/fp32", { out });
+  const built = Deno.statSync(`${dir}/model.json`).mtime!.getTime();
+  assert.equal(await variantDir(spec, "models/wall/fp32", { out }), dir);
+  assert.equal(Deno.statSync(`${dir}/model.json`).mtime!.getTime(), built, "same steps: reused");
+  // The grid grew a step (the distance head): the cached variant no longer is this row's.
+  const grown = {
+    ...spec,
+    steps: [step, {
+      ...step,
+      weight: { ...step.weight, bits: 8, granularity: "channel" as const },
+      modules: ["distance" as const],
+    }],
+  };
+  await variantDir(grown, "models/wall/fp32", { out });
+  const card = loadModelCard(dir) as ModelCard & { quantization: { modules: Record<string, unknown> } };
+  assert.ok("distance" in card.quantization.modules, "rebuilt with the head");
 });
