@@ -184,13 +184,13 @@ export async function speed(args: string[]): Promise<void> {
         n++;
         console.error(`speed: ${task}/${row.id} web-2t: ${row.vs_fp32}x fp32 (medians of ${f.rounds} rounds each)`);
         if (row.p50_ms <= MAX_SLOWDOWN * ref.p50_ms) {
-          // The rule reads the pair measured together: fp32's rounds beside this variant.
-          out.push(ref);
+          // The rule reads the pair measured together: fp32's rounds beside this variant (fp32 first, as elsewhere).
+          out.unshift(ref);
           break;
         }
       }
       if (!out.some((s) => s.id === "fp32")) {
-        out.push(merge(refs.length ? refs : [await measure(task, "fp32", variants[0][1], web2)]));
+        out.unshift(merge(refs.length ? refs : [await measure(task, "fp32", variants[0][1], web2)]));
       }
       variants = variants.slice(0, n);
       for (const b of BACKENDS.filter((b) => b !== web2)) {
