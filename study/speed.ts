@@ -133,7 +133,12 @@ export async function speed(args: string[]): Promise<void> {
     rss_peak_mb: Math.max(...ms.map((m) => m.rss_peak_mb)),
     rounds: ms.length,
   });
-  const withRatios = (got: Map<string, SpeedRow[]>): SpeedRow[] => {
+  // Every variant (fp32 first) measured f.rounds times in turn on one backend, merged, with its ratio to fp32.
+  const inRounds = async (task: string, variants: [string, string][], b: typeof BACKENDS[number]) => {
+    const got = new Map<string, SpeedRow[]>();
+    for (let r = 0; r < f.rounds; r++) {
+      for (const [id, dir] of variants) got.set(id, [...got.get(id) ?? [], await measure(task, id, dir, b)]);
+    }
     const ref = merge(got.get("fp32")!);
     return [...got.values()].map((ms) => {
       const m = merge(ms);
@@ -178,8 +183,8 @@ export async function speed(args: string[]): Promise<void> {
           refs.push(await measure(task, "fp32", variants[0][1], web2));
           mine.push(await measure(task, ...variants[n], web2));
         }
-        const ref = merge(refs.slice(-f.rounds)), row = { ...merge(mine), vs_fp32: 0 };
-        row.vs_fp32 = +(row.p50_ms / ref.p50_ms).toFixed(3);
+        const ref = merge(refs.slice(-f.rounds)), m = merge(mine);
+        const row = { ...m, vs_fp32: +(m.p50_ms / ref.p50_ms).toFixed(3) };
         out.push(row);
         n++;
         console.error(`speed: ${task}/${row.id} web-2t: ${row.vs_fp32}x fp32 (medians of ${f.rounds} rounds each)`);
@@ -194,20 +199,12 @@ export async function speed(args: string[]): Promise<void> {
       }
       variants = variants.slice(0, n);
       for (const b of BACKENDS.filter((b) => b !== web2)) {
-        const got = new Map<string, SpeedRow[]>();
-        for (let r = 0; r < f.rounds; r++) {
-          for (const [id, dir] of variants) got.set(id, [...got.get(id) ?? [], await measure(task, id, dir, b)]);
-        }
-        out.push(...withRatios(got));
+        out.push(...await inRounds(task, variants, b));
       }
     } else {
       for (const [id, dir] of variants.slice(1)) await ensure(task, id, dir);
       for (const b of BACKENDS) {
-        const got = new Map<string, SpeedRow[]>();
-        for (let r = 0; r < f.rounds; r++) {
-          for (const [id, dir] of variants) got.set(id, [...got.get(id) ?? [], await measure(task, id, dir, b)]);
-        }
-        out.push(...withRatios(got));
+        out.push(...await inRounds(task, variants, b));
       }
     }
     kept = [...kept.filter((s) => s.task !== task), ...out];
