@@ -25,7 +25,7 @@ export type BackendName = "web" | "node";
 
 export interface WorldModelOptions {
   backend?: BackendName;
-  /** Threads for the wasm backend (onnxruntime-web defaults to 1 in Deno). */
+  /** Threads for the wasm backend; default 1, as the server runs (onnxruntime-web with 2 has hung under load). */
   threads?: number;
 }
 
@@ -55,8 +55,8 @@ export class WorldModel {
   /** Load and verify a model directory. Hash mismatches and unreadable graphs throw `ModelLoadError`. */
   static async load(dir: string, options: WorldModelOptions = {}): Promise<WorldModel> {
     const card = loadModelCard(dir);
-    const ort = await ortFor(options.backend ?? "web", options.threads ?? 2);
-    const open = async (name: string, threads = options.threads ?? 2) => {
+    const ort = await ortFor(options.backend ?? "web", options.threads ?? 1);
+    const open = async (name: string, threads = options.threads ?? 1) => {
       try {
         // onnxruntime-node uses every core unless told; the wasm backend takes its count from ortFor.
         const opts = options.backend === "node" ? { intraOpNumThreads: threads } : {};

@@ -56,7 +56,10 @@ const SUITES = [
 const FP32 = new Map<string, Awaited<ReturnType<typeof evaluate>>>();
 
 async function runModel(task: string, variant: string, planner = "fast", episodes = 20, budget = 20) {
-  const model = await WorldModel.load(`models/${task}/${variant}`, { threads: 2 });
+  // One wasm thread, as the server runs each planning worker: with two, onnxruntime-web's pthread pool has
+  // hung a loaded machine for good (a CI run stopped here at its 90-minute limit), and no timer can fire
+  // while the wasm spins. Measured cost of one thread here: ~10% on wall's suite (29.5 s vs 26.5 s, 10 episodes).
+  const model = await WorldModel.load(`models/${task}/${variant}`, { threads: 1 });
   const app = createApp({ models: new Map([[`${task}/${variant}`, model]]), isReady: () => true, log: () => {} });
   const r = await evaluate(getTask(task), httpPlanner(app, task, variant, { preset: planner }), {
     episodes,
