@@ -25,6 +25,8 @@ export interface SpeedRow {
   rounds?: number;
   /** p50 over the median p50 of the fp32 rounds measured alongside it, same backend (what the rule reads). */
   vs_fp32?: number;
+  /** The variant of the same graph structure whose figures these are (study/structure.ts); absent if its own. */
+  measured_as?: string;
 }
 
 /** Episodes fp32 solved and the row did not, minus the reverse (same episodes, same seeds). */

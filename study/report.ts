@@ -93,7 +93,8 @@ function choiceSection(c: Choice): string {
       } (net loss ${c.chosen.net_loss}), ${c.chosen.slowdown}x fp32's replan time.`,
     );
   } else out.push(" No variant meets the rule yet.");
-  const rejected = c.candidates.filter((x) => !x.eligible).slice(0, 6);
+  // Only variants no larger than the choice were passed over; larger ones were never in the running.
+  const rejected = c.candidates.filter((x) => !x.eligible && (!c.chosen || x.bytes <= c.chosen.bytes)).slice(0, 6);
   if (rejected.length) {
     out.push(
       "\n\n  Smaller candidates passed over: " +
@@ -101,6 +102,39 @@ function choiceSection(c: Choice): string {
     );
   }
   return out.join("");
+}
+
+/** Replan latency (p50 and its ratio to fp32 in the same run, p95), peak RSS and bytes per backend, one line a variant. */
+function speedTable(speed: SpeedRow[], rows: RowResult[], task: string): string | null {
+  const mine = speed.filter((s) => s.task === task);
+  if (!mine.length) return null;
+  const ids = [...new Set(mine.map((s) => s.id))];
+  const bytesOf = (id: string) => mine.find((s) => s.id === id)!.bytes;
+  ids.sort((a, b) => (a === "fp32" ? -1 : b === "fp32" ? 1 : bytesOf(a) - bytesOf(b)));
+  const backends = ["web-1t", "web-2t", "node"];
+  const cell = (id: string, b: string) => {
+    const s = mine.find((x) => x.id === id && x.backend === b);
+    if (!s) return "-";
+    return `${s.p50_ms.toFixed(0)} / ${s.p95_ms.toFixed(0)}${s.vs_fp32 ? ` (${s.vs_fp32.toFixed(2)}x)` : ""}, ${
+      s.rss_peak_mb.toFixed(0)
+    } MB`;
+  };
+  const lines = [
+    `| variant | KB | success @50 | ${
+      backends.map((b) => `${b}: p50 / p95 ms (x fp32), RSS`).join(" | ")
+    } | measured as |`,
+    `|---|---|---|${backends.map(() => "---").join("|")}|---|`,
+  ];
+  for (const id of ids) {
+    const r = rows.find((x) => x.task === task && x.id === id);
+    const as = mine.find((x) => x.id === id && x.measured_as)?.measured_as;
+    lines.push(
+      `| ${id} | ${(bytesOf(id) / 1024).toFixed(0)} | ${r ? f2(final(r)) : "-"} | ${
+        backends.map((b) => cell(id, b)).join(" | ")
+      } | ${as ?? ""} |`,
+    );
+  }
+  return lines.join("\n");
 }
 
 /** The issue's size goal for a default, as a share of fp32's bytes. */
@@ -254,6 +288,20 @@ export async function report(args: string[]): Promise<void> {
     peers++;
   }
   if (!peers) md.push("No peer rows yet.", "");
+  md.push(
+    "## Speed and size of the deployable variants",
+    "",
+    "Measured by `deno task study speed` on this 2-core CPU, each (variant, backend) in a process of its own (its peak RSS is a process holding that one model and planning), variants alternating with fp32 within a backend; ratios are to the fp32 rounds of the same run. A variant built as the same graph as another (RTN, OMSE and GPTQ of one configuration; W3 in W4's containers) carries that one's figures, named under *measured as* (`study/structure.ts`).",
+    "",
+  );
+  let timed = 0;
+  for (const t of tasks) {
+    const table = speedTable(speed, rows, t);
+    if (!table) continue;
+    md.push(`### ${t}`, "", table, "");
+    timed++;
+  }
+  if (!timed) md.push("Not measured yet.", "");
   md.push("", "## Plots", "");
   for (const [name, title, spec, n] of figures) {
     if (n === 0) {

@@ -5,6 +5,10 @@
  * a server holding just that model; variants alternate within a backend so that drift in the
  * machine's load spreads over all of them. Lines go to <in>/speed.jsonl (replaced per task).
  *
+ * Variants built as the same graph (same operators and shapes; RTN, OMSE and GPTQ of one configuration) run
+ * the same kernels on the same shapes: one per structure is built and measured, and the others' lines carry
+ * its figures with `measured_as` naming it (study/structure.ts).
+ *
  * Run it on a quiet machine, apart from the sweep: its numbers are ratios to fp32 measured together.
  * `--candidates` measures only what the default rule needs (fp32, then the variants within its episode
  * margin from the smallest up, until one is within its latency margin): minutes instead of an hour.
@@ -20,6 +24,7 @@ import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { MAX_NET_LOSS, MAX_SLOWDOWN, netLoss, type SpeedRow } from "./choose_default.ts";
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
+import { representative, structureKey } from "./structure.ts";
 import { currentRows, variantDir } from "./sweep.ts";
 import type { TaskName } from "../tasks/task.ts";
 
@@ -84,9 +89,12 @@ export async function speed(args: string[]): Promise<void> {
   try {
     kept = Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
   } catch { /* first run */ }
-  // A child that runs far past any plan's time is stuck: onnxruntime-web with 2 threads now and then never gets
-  // its worker threads and its main thread spins (seen on loaded and on quiet machines). A plan takes well under
-  // a second on every backend, so a child gets a minute to start and 3 s a plan; then it is killed and rerun.
+  // A child that runs far past any plan's time is stuck: onnxruntime-web with 2 threads now and then loses its
+  // worker thread and its main thread spins (a stuck child had its main thread at 100% and only V8's two platform
+  // threads beside it, no pthread worker). Likely cause: in Deno, onnxruntime-web takes its Node path and starts
+  // pthreads as node:worker_threads workers, which Deno lets exit when idle (denoland/deno#22934), so a worker that
+  // has loaded but not yet received its thread can end. A plan takes well under a second on every backend, so a
+  // child gets a minute to start and 3 s a plan; then it is killed and rerun.
   const limitMs = 60_000 + f.plans * 3_000;
   const measure = async (task: string, id: string, dir: string, b: typeof BACKENDS[number], tries = 3) => {
     const [backend, threads, name] = b;
@@ -146,15 +154,18 @@ export async function speed(args: string[]): Promise<void> {
     });
   };
   const grids = new Map<string, RowSpec[]>();
+  const gridOf = (task: string) => {
+    if (!grids.has(task)) {
+      grids.set(task, buildGrid("paper", [task as TaskName], (t) => hasDistanceHead(t, f.models)));
+    }
+    return grids.get(task)!;
+  };
   const ensure = async (task: string, id: string, dir: string) => {
     try {
       Deno.statSync(`${dir}/model.json`);
       return;
     } catch { /* rebuild below */ }
-    if (!grids.has(task)) {
-      grids.set(task, buildGrid("paper", [task as TaskName], (t) => hasDistanceHead(t, f.models)));
-    }
-    const spec = grids.get(task)!.find((s) => s.id === id);
+    const spec = gridOf(task).find((s) => s.id === id);
     if (!spec) {
       throw new CliError(`speed: ${task}/${id} has no variant in ${f.in}/variants and no grid row to build it`);
     }
@@ -202,9 +213,40 @@ export async function speed(args: string[]): Promise<void> {
         out.push(...await inRounds(task, variants, b));
       }
     } else {
-      for (const [id, dir] of variants.slice(1)) await ensure(task, id, dir);
+      // One variant per graph structure is built and measured; the others sharing it get its figures, marked
+      // `measured_as` (structure.ts: same operators on same shapes, only the weights' values differ).
+      const grid = gridOf(task), byKey = new Map<string, RowSpec[]>();
+      for (const [id] of variants.slice(1)) {
+        const spec = grid.find((s) => s.id === id);
+        if (!spec) throw new CliError(`speed: ${task}/${id} is not a row of the paper grid`);
+        byKey.set(structureKey(spec), [...byKey.get(structureKey(spec)) ?? [], spec]);
+      }
+      const built = (s: RowSpec) => {
+        try {
+          return Deno.statSync(`${f.in}/variants/${task}/${s.id}/model.json`).isFile;
+        } catch {
+          return false;
+        }
+      };
+      const reps = [...byKey.values()].map((specs) => ({ rep: representative(specs, built), specs }));
+      const measured: [string, string][] = [
+        variants[0],
+        ...reps.map(({ rep }) => [rep.id, `${f.in}/variants/${task}/${rep.id}`] as [string, string]),
+      ];
+      console.error(
+        `speed: ${task}: ${variants.length - 1} deployable variants, ${reps.length} graph structures to measure`,
+      );
+      for (const [id, dir] of measured.slice(1)) await ensure(task, id, dir);
       for (const b of BACKENDS) {
-        out.push(...await inRounds(task, variants, b));
+        const got = await inRounds(task, measured, b);
+        out.push(...got);
+        for (const { rep, specs } of reps) {
+          const m = got.find((x) => x.id === rep.id)!;
+          for (const other of specs.filter((s) => s !== rep)) {
+            const row = rows.find((r) => r.task === task && r.id === other.id)!;
+            out.push({ ...m, id: other.id, bytes: row.bytes!.total, measured_as: rep.id });
+          }
+        }
       }
     }
     kept = [...kept.filter((s) => s.task !== task), ...out];

@@ -2,6 +2,7 @@
 // line per row and resumes, the speed run measures the deployable variants beside fp32, and the
 // report has its sections and real SVG plots. (Seconds-scale; the paper grid runs outside CI.)
 import assert from "node:assert/strict";
+import { graphSignature } from "../../study/structure.ts";
 import { currentRows, readRows, rowBasis } from "../../study/sweep.ts";
 
 const OUT = Deno.makeTempDirSync();
@@ -109,7 +110,7 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
 
 Deno.test("study speed + report: latency beside fp32 on every backend, the report's sections and SVG plots", async () => {
   // --candidates: fp32 first, then the smallest variants the rule could pick until one qualifies, on every backend.
-  const c = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3", "--candidates");
+  const c = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3", "--rounds", "1", "--candidates");
   assert.equal(c.code, 0, c.err);
   const few = Deno.readTextFileSync(`${OUT}/speed.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
   const ids = [...new Set(few.map((x) => x.id))];
@@ -117,18 +118,38 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
   assert.ok(ids.length >= 2 && ids.length <= 4, ids.join());
   assert.equal(few.length, 3 * ids.length, "each measured variant on web-1t, web-2t and node");
   // The full run replaces the task's lines: every deployable variant.
-  const s = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3");
+  const s = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3", "--rounds", "1");
   assert.equal(s.code, 0, s.err);
   const speed = Deno.readTextFileSync(`${OUT}/speed.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(speed.length, 4 * 3, "fp32 and 3 deployable variants x web-1t, web-2t, node");
   for (const x of speed) assert.ok(x.p50_ms > 0 && x.rss_peak_mb > 0 && x.bytes > 0);
+  // RTN and GPTQ at W4 g32 write the same graph (the sweep built both): one is measured, the other borrows its lines.
+  const v = (id: string) => `${OUT}/variants/wall/${id}`;
+  assert.equal(graphSignature(v("rtn-w4g32")), graphSignature(v("gptq-w4g32")));
+  assert.notEqual(graphSignature(v("rtn-w4g32")), graphSignature(v("rtn-w8a8dyn")));
+  const lent = speed.filter((x) => x.measured_as);
+  assert.equal(lent.length, 3, "one of the W4 g32 pair, on each backend");
+  for (const x of lent) {
+    assert.ok(["rtn-w4g32", "gptq-w4g32"].includes(x.id) && x.measured_as !== x.id);
+    const own = speed.find((y) => y.id === x.measured_as && y.backend === x.backend)!;
+    assert.equal(x.p50_ms, own.p50_ms);
+  }
+  assert.match(s.err, /3 deployable variants, 2 graph structures to measure/);
 
   const r = await study("report", "--in", OUT, "--out", REPORT, "--grid", "quick");
   assert.equal(r.code, 0, r.err);
   const md = Deno.readTextFileSync(`${REPORT}/REPORT.md`);
   for (
-    const h of ["## Findings of arXiv 2602.02110", "## The chosen defaults", "## Plots", "### wall", "## Not run yet"]
+    const h of [
+      "## Findings of arXiv 2602.02110",
+      "## The chosen defaults",
+      "## Speed and size of the deployable variants",
+      "## Plots",
+      "### wall",
+      "## Not run yet",
+    ]
   ) assert.ok(md.includes(h), `report has ${h}`);
+  assert.match(md, /\| (rtn|gptq)-w4g32 \| \d+ \| [\d.]+ \| \d+ \/ \d+ \([\d.]+x\), \d+ MB \|.*\| (rtn|gptq)-w4g32 \|/);
   for (const n of ["I.", "II.", "III.", "IV.", "V."]) assert.match(md, new RegExp(`\\*\\*${n.replace(".", "\\.")} `));
   assert.match(md, /\*\*wall\*\*: fp32 \d+ KB/);
   assert.match(md, /\| gptq-w4g32 \| weight-only \|/);
