@@ -24,12 +24,31 @@ import {
   verdictTasks,
 } from "./verdicts.ts";
 
-export function readSpeed(dir: string): SpeedRow[] {
+function readJsonl(file: string): SpeedRow[] {
   try {
-    return Deno.readTextFileSync(`${dir}/speed.jsonl`).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+    return Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
   } catch {
     return [];
   }
+}
+
+/** Lines of `first`, then those of `second` for tasks `first` has none of. */
+function preferring(first: SpeedRow[], second: SpeedRow[]): SpeedRow[] {
+  const have = new Set(first.map((s) => s.task));
+  return [...first, ...second.filter((s) => !have.has(s.task))];
+}
+
+/**
+ * What the default rule reads: `study speed --candidates` (speed.jsonl: each candidate paired with fp32 round by
+ * round), else, for a task it has not measured, the full run (speed_all.jsonl).
+ */
+export function readSpeed(dir: string): SpeedRow[] {
+  return preferring(readJsonl(`${dir}/speed.jsonl`), readJsonl(`${dir}/speed_all.jsonl`));
+}
+
+/** What the speed table and latency plot show: the full run where there is one, else the candidates run. */
+export function readSpeedTable(dir: string): SpeedRow[] {
+  return preferring(readJsonl(`${dir}/speed_all.jsonl`), readJsonl(`${dir}/speed.jsonl`));
 }
 
 function successTable(rows: RowResult[], task: string, budget: number): string {
@@ -173,7 +192,7 @@ export async function report(args: string[]): Promise<void> {
     grid: { type: "enum", values: ["paper", "quick"], default: "paper", help: "the grid the rows came from" },
     models: { type: "string", default: "models", help: "the fp32 models the rows must have measured" },
   }, "deno task study report --in DIR: the generated report (REPORT.md + SVG plots)");
-  const { rows, stale } = currentRows(f.in, f.models), speed = readSpeed(f.in);
+  const { rows, stale } = currentRows(f.in, f.models), speed = readSpeed(f.in), table = readSpeedTable(f.in);
   const tasks = TASK_NAMES.filter((t) => rows.some((r) => r.task === t));
   const grid = buildGrid(f.grid, [...TASK_NAMES], (t) => hasDistanceHead(t, f.models));
   const done = new Set(rows.map(rowKey));
@@ -213,8 +232,8 @@ export async function report(args: string[]): Promise<void> {
     family: r.family,
     deployable: r.deployable ? "deployable" : "simulated",
   }));
-  const lat = speed.filter((s) => s.backend === "web-2t" && s.id !== "fp32").map((s) => {
-    const ref = speed.find((x) => x.task === s.task && x.id === "fp32" && x.backend === "web-2t");
+  const lat = table.filter((s) => s.backend === "web-2t" && s.id !== "fp32").map((s) => {
+    const ref = table.find((x) => x.task === s.task && x.id === "fp32" && x.backend === "web-2t");
     const r = rows.find((x) => x.task === s.task && x.id === s.id);
     return {
       task: s.task,
@@ -291,14 +310,14 @@ export async function report(args: string[]): Promise<void> {
   md.push(
     "## Speed and size of the deployable variants",
     "",
-    "Measured by `deno task study speed` on this 2-core CPU, each (variant, backend) in a process of its own (its peak RSS is a process holding that one model and planning), variants alternating with fp32 within a backend; ratios are to the fp32 rounds of the same run. A variant built as the same graph as another (RTN, OMSE and GPTQ of one configuration; W3 in W4's containers) carries that one's figures, named under *measured as* (`study/structure.ts`).",
+    "Measured by `deno task study speed` on this 2-core CPU, each (variant, backend) in a process of its own (its peak RSS is a process holding that one model and planning), variants alternating with fp32 within a backend; ratios are to the fp32 rounds of the same run. A variant built as the same graph as another (RTN, OMSE and GPTQ of one configuration; W3 in W4's containers) carries that one's figures, named under *measured as* (`study/structure.ts`). The rule above reads `study speed --candidates` instead where it ran (each candidate in rounds paired with fp32, more plans): one fp32 per round here is the coarser comparison.",
     "",
   );
   let timed = 0;
   for (const t of tasks) {
-    const table = speedTable(speed, rows, t);
-    if (!table) continue;
-    md.push(`### ${t}`, "", table, "");
+    const lines = speedTable(table, rows, t);
+    if (!lines) continue;
+    md.push(`### ${t}`, "", lines, "");
     timed++;
   }
   if (!timed) md.push("Not measured yet.", "");

@@ -3,7 +3,8 @@
  * the sweep wrote, side by side with fp32 in one run, on onnxruntime-web with 1 and 2 threads and on
  * onnxruntime-node. Each (variant, backend) runs in a process of its own, so its peak RSS is that of
  * a server holding just that model; variants alternate within a backend so that drift in the
- * machine's load spreads over all of them. Lines go to <in>/speed.jsonl (replaced per task).
+ * machine's load spreads over all of them. Lines go to <in>/speed_all.jsonl (replaced per task); with
+ * `--candidates`, to <in>/speed.jsonl, which the default rule reads first (report.ts, readSpeed).
  *
  * Variants built as the same graph (same operators and shapes; RTN, OMSE and GPTQ of one configuration) run
  * the same kernels on the same shapes: one per structure is built and measured, and the others' lines carry
@@ -84,7 +85,9 @@ export async function speed(args: string[]): Promise<void> {
     return;
   }
   const rows = currentRows(f.in, f.models).rows;
-  const file = `${f.in}/speed.jsonl`;
+  // The rule's paired measurements and the full table are kept apart: a full run's single fp32 per round is a
+  // coarser comparison than --candidates' pairs, and must not overwrite what the rule chose by.
+  const file = `${f.in}/${f.candidates ? "speed.jsonl" : "speed_all.jsonl"}`;
   let kept: SpeedRow[] = [];
   try {
     kept = Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));

@@ -117,10 +117,15 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
   assert.equal(ids[0], "fp32");
   assert.ok(ids.length >= 2 && ids.length <= 4, ids.join());
   assert.equal(few.length, 3 * ids.length, "each measured variant on web-1t, web-2t and node");
-  // The full run replaces the task's lines: every deployable variant.
+  // The full run writes every deployable variant to its own file; the rule's paired lines stay as they were.
   const s = await study("speed", "--in", OUT, "--tasks", "wall", "--plans", "3", "--rounds", "1");
   assert.equal(s.code, 0, s.err);
-  const speed = Deno.readTextFileSync(`${OUT}/speed.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(
+    Deno.readTextFileSync(`${OUT}/speed.jsonl`).trim().split("\n").map((l) => JSON.parse(l)),
+    few,
+    "speed.jsonl keeps the --candidates lines",
+  );
+  const speed = Deno.readTextFileSync(`${OUT}/speed_all.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(speed.length, 4 * 3, "fp32 and 3 deployable variants x web-1t, web-2t, node");
   for (const x of speed) assert.ok(x.p50_ms > 0 && x.rss_peak_mb > 0 && x.bytes > 0);
   // RTN and GPTQ at W4 g32 write the same graph (the sweep built both): one is measured, the other borrows its lines.
