@@ -94,10 +94,10 @@ export async function speed(args: string[]): Promise<void> {
   } catch { /* first run */ }
   // A child that runs far past any plan's time is stuck: onnxruntime-web with 2 threads now and then loses its
   // worker thread and its main thread spins (a stuck child had its main thread at 100% and only V8's two platform
-  // threads beside it, no pthread worker). Likely cause: in Deno, onnxruntime-web takes its Node path and starts
-  // pthreads as node:worker_threads workers, which Deno lets exit when idle (denoland/deno#22934), so a worker that
-  // has loaded but not yet received its thread can end. A plan takes well under a second on every backend, so a
-  // child gets a minute to start and 3 s a plan; then it is killed and rerun.
+  // threads beside it, no pthread worker). In Deno, onnxruntime-web takes its Node path, so its pthreads are
+  // node:worker_threads workers; why one ends is not known (a loaded, unref'd worker whose first message comes
+  // 1.5 s late stays alive in a plain repro). A plan takes well under a second on every backend, so a child gets a
+  // minute to start and 3 s a plan; then it is killed and rerun.
   const limitMs = 60_000 + f.plans * 3_000;
   const measure = async (task: string, id: string, dir: string, b: typeof BACKENDS[number], tries = 3) => {
     const [backend, threads, name] = b;
