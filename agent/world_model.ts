@@ -25,7 +25,7 @@ export type BackendName = "web" | "node";
 
 export interface WorldModelOptions {
   backend?: BackendName;
-  /** Threads for the wasm backend; default 1, as the server runs (onnxruntime-web with 2 has, rarely, hung). */
+  /** Threads for the wasm backend; default 1, as the server runs (onnxruntime-web with 2 can hang under load). */
   threads?: number;
 }
 

@@ -63,7 +63,7 @@ function runModel(task: string, variant: string, planner = "fast", budget = 20) 
       key,
       (async () => {
         // One wasm thread, as the server runs each planning worker: with two, onnxruntime-web has
-        // hung for good, rarely (a CI run stopped here at its 90-minute limit), and no timer can fire
+        // hung for good under load (a CI run stopped here at its 90-minute limit), and no timer can fire
         // while the wasm spins. Measured cost of one thread here: ~10% on wall's suite (29.5 s vs 26.5 s, 10 episodes).
         const model = await WorldModel.load(`models/${task}/${variant}`, { threads: 1 });
         const app = createApp({ models: new Map([[`${task}/${variant}`, model]]), isReady: () => true, log: () => {} });
