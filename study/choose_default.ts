@@ -29,6 +29,15 @@ export interface SpeedRow {
   measured_as?: string;
 }
 
+/** The lines of a speed file (speed.jsonl, speed_all.jsonl); none if it is not there yet. */
+export function readSpeedFile(file: string): SpeedRow[] {
+  try {
+    return Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
+
 /** Episodes fp32 solved and the row did not, minus the reverse (same episodes, same seeds). */
 export function netLoss(row: RowResult, fp32: RowResult): number {
   const a = fp32.success_at_episode ?? [], b = row.success_at_episode ?? [];

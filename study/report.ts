@@ -7,7 +7,15 @@
 import { parseFlags } from "../lib/cli.ts";
 import { CHECKPOINTS } from "../tasks/evaluation.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
-import { type Choice, chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN, netLoss, type SpeedRow } from "./choose_default.ts";
+import {
+  type Choice,
+  chooseDefault,
+  MAX_NET_LOSS,
+  MAX_SLOWDOWN,
+  netLoss,
+  readSpeedFile,
+  type SpeedRow,
+} from "./choose_default.ts";
 import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes, successVsLatency } from "./figures.ts";
 import { type GraphBudget, modelBudget } from "./byte_budget.ts";
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
@@ -24,14 +32,6 @@ import {
   verdictTasks,
 } from "./verdicts.ts";
 
-function readJsonl(file: string): SpeedRow[] {
-  try {
-    return Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-}
-
 /** Lines of `first`, then those of `second` for tasks `first` has none of. */
 function preferring(first: SpeedRow[], second: SpeedRow[]): SpeedRow[] {
   const have = new Set(first.map((s) => s.task));
@@ -43,12 +43,12 @@ function preferring(first: SpeedRow[], second: SpeedRow[]): SpeedRow[] {
  * round), else, for a task it has not measured, the full run (speed_all.jsonl).
  */
 export function readSpeed(dir: string): SpeedRow[] {
-  return preferring(readJsonl(`${dir}/speed.jsonl`), readJsonl(`${dir}/speed_all.jsonl`));
+  return preferring(readSpeedFile(`${dir}/speed.jsonl`), readSpeedFile(`${dir}/speed_all.jsonl`));
 }
 
 /** What the speed table and latency plot show: the full run where there is one, else the candidates run. */
 export function readSpeedTable(dir: string): SpeedRow[] {
-  return preferring(readJsonl(`${dir}/speed_all.jsonl`), readJsonl(`${dir}/speed.jsonl`));
+  return preferring(readSpeedFile(`${dir}/speed_all.jsonl`), readSpeedFile(`${dir}/speed.jsonl`));
 }
 
 function successTable(rows: RowResult[], task: string, budget: number): string {

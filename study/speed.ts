@@ -23,7 +23,7 @@ import { Rng } from "../lib/rng.ts";
 import { evaluationEpisode, observe } from "../tasks/evaluation.ts";
 import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
-import { MAX_NET_LOSS, MAX_SLOWDOWN, netLoss, type SpeedRow } from "./choose_default.ts";
+import { MAX_NET_LOSS, MAX_SLOWDOWN, netLoss, readSpeedFile, type SpeedRow } from "./choose_default.ts";
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
 import { representative, structureKey } from "./structure.ts";
 import { currentRows, variantDir } from "./sweep.ts";
@@ -88,18 +88,17 @@ export async function speed(args: string[]): Promise<void> {
   // The rule's paired measurements and the full table are kept apart: a full run's single fp32 per round is a
   // coarser comparison than --candidates' pairs, and must not overwrite what the rule chose by.
   const file = `${f.in}/${f.candidates ? "speed.jsonl" : "speed_all.jsonl"}`;
-  let kept: SpeedRow[] = [];
-  try {
-    kept = Deno.readTextFileSync(file).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
-  } catch { /* first run */ }
+  let kept = readSpeedFile(file);
   // A child that runs far past any plan's time is stuck: onnxruntime-web with 2 threads now and then loses its
   // worker thread and its main thread spins (a stuck child had its main thread at 100% and only V8's two platform
   // threads beside it, no pthread worker). In Deno, onnxruntime-web takes its Node path, so its pthreads are
   // node:worker_threads workers; why one ends is not known (a loaded, unref'd worker whose first message comes
   // 1.5 s late stays alive in a plain repro). A plan takes well under a second on every backend, so a child gets a
-  // minute to start and 3 s a plan; then it is killed and rerun.
+  // minute to start and 3 s a plan; then it is killed and rerun, up to MAX_TRIES times.
   const limitMs = 60_000 + f.plans * 3_000;
-  const measure = async (task: string, id: string, dir: string, b: typeof BACKENDS[number], tries = 3) => {
+  // Three tries were not enough: on a quiet machine fp32's web-2t child hung three times in a row once.
+  const MAX_TRIES = 6;
+  const measure = async (task: string, id: string, dir: string, b: typeof BACKENDS[number], tries = MAX_TRIES) => {
     const [backend, threads, name] = b;
     const p = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -127,7 +126,7 @@ export async function speed(args: string[]): Promise<void> {
         `speed: ${task}/${id} ${name}: no answer in ${limitMs / 1000} s, killed${tries > 1 ? "; once more" : ""}`,
       );
       if (tries > 1) return measure(task, id, dir, b, tries - 1);
-      throw new Error(`speed: ${dir} on ${name} did not finish in ${limitMs / 1000} s, three times`);
+      throw new Error(`speed: ${dir} on ${name} did not finish in ${limitMs / 1000} s, ${MAX_TRIES} times`);
     }
     if (p.code !== 0) throw new Error(`speed: ${dir} on ${name} failed (exit ${p.code})`);
     const m = JSON.parse(new TextDecoder().decode(p.stdout).trim().split("\n").at(-1)!);
@@ -218,15 +217,16 @@ export async function speed(args: string[]): Promise<void> {
     } else {
       // One variant per graph structure is built and measured; the others sharing it get its figures, marked
       // `measured_as` (structure.ts: same operators on same shapes, only the weights' values differ).
-      const grid = gridOf(task), byKey = new Map<string, RowSpec[]>();
+      const grid = gridOf(task), byKey = new Map<string, RowSpec[]>(), dirOf = new Map(variants);
       for (const [id] of variants.slice(1)) {
         const spec = grid.find((s) => s.id === id);
         if (!spec) throw new CliError(`speed: ${task}/${id} is not a row of the paper grid`);
-        byKey.set(structureKey(spec), [...byKey.get(structureKey(spec)) ?? [], spec]);
+        const key = structureKey(spec);
+        byKey.set(key, [...byKey.get(key) ?? [], spec]);
       }
       const built = (s: RowSpec) => {
         try {
-          return Deno.statSync(`${f.in}/variants/${task}/${s.id}/model.json`).isFile;
+          return Deno.statSync(`${dirOf.get(s.id)}/model.json`).isFile;
         } catch {
           return false;
         }
@@ -234,7 +234,7 @@ export async function speed(args: string[]): Promise<void> {
       const reps = [...byKey.values()].map((specs) => ({ rep: representative(specs, built), specs }));
       const measured: [string, string][] = [
         variants[0],
-        ...reps.map(({ rep }) => [rep.id, `${f.in}/variants/${task}/${rep.id}`] as [string, string]),
+        ...reps.map(({ rep }) => [rep.id, dirOf.get(rep.id)!] as [string, string]),
       ];
       console.error(
         `speed: ${task}: ${variants.length - 1} deployable variants, ${reps.length} graph structures to measure`,
