@@ -188,7 +188,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
         edgewm_plan_capacity: queue.capacity,
         ...(rss === undefined ? {} : { process_resident_memory_bytes: rss }),
         ...o.gauges?.(),
-      }),
+      }, { edgewm_planning_worker_restarts_total: queue.restarts }),
       200,
       { "content-type": "text/plain; version=0.0.4" },
     );

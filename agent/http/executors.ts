@@ -69,39 +69,108 @@ export function fromWire(w: WireError): Error {
   return e;
 }
 
-/** A planning worker (plan_worker.ts) holding its own copy of every model. */
+/** How long past its deadline a plan may keep its worker before the worker is taken for stuck. */
+export const STUCK_GRACE_MS = 2000;
+
+export interface WorkerExecutorOptions {
+  /** The worker script (default: plan_worker.ts, or plan_worker.js in the bundle). */
+  url?: URL;
+  /** Grace past a plan's deadline before its worker is replaced (default `STUCK_GRACE_MS`). */
+  stuckGraceMs?: number;
+}
+
+/**
+ * A planning worker (plan_worker.ts) holding its own copy of every model.
+ *
+ * A healthy plan stops within one chunk of its deadline (it checks the shared flag between chunks).
+ * One that is still running `stuckGraceMs` later is stuck where no check runs - onnxruntime-web with
+ * more than one thread has been seen to spin for good once its pthread worker is gone - so the
+ * worker is terminated, the plan rejects with a DeadlineError (504), and a fresh worker loads the
+ * models. A worker that crashes is replaced the same way. Until its replacement has loaded, a plan
+ * given to this executor waits for it (its deadline still counts).
+ */
 export class WorkerExecutor implements Executor {
-  readonly #worker: WorkerHandle;
+  #worker: WorkerHandle | null = null;
+  #ready: Promise<void> = Promise.resolve();
   readonly #flag = new Int32Array(new SharedArrayBuffer(4));
   #pending: { resolve: (o: PlanOutput) => void; reject: (e: unknown) => void } | null = null;
   #failed: Error | null = null;
+  #closed = false;
+  #restarts = 0;
 
-  private constructor(worker: WorkerHandle) {
-    this.#worker = worker;
-  }
+  private constructor(
+    private readonly dirs: string[],
+    private readonly backend: BackendName,
+    private readonly threads: number,
+    private readonly url: URL,
+    private readonly stuckGraceMs: number,
+  ) {}
 
   /** Start a worker and load the models; a model that does not load rejects with its message. */
-  static async start(dirs: string[], backend: BackendName, threads: number): Promise<WorkerExecutor> {
+  static async start(
+    dirs: string[],
+    backend: BackendName,
+    threads: number,
+    options: WorkerExecutorOptions = {},
+  ): Promise<WorkerExecutor> {
     // From source the worker is plan_worker.ts beside this file; in the bundle, plan_worker.js beside it.
     const file = import.meta.url.endsWith(".ts") ? "./plan_worker.ts" : "./plan_worker.js";
-    const worker = await startWorker(new URL(file, import.meta.url));
-    const ex = new WorkerExecutor(worker);
-    await new Promise<void>((resolve, reject) => {
-      worker.onMessage((data) => {
-        const m = data as { kind: string; error?: WireError };
-        if (m.kind === "loaded") resolve();
-        else if (m.kind === "load-error") reject(fromWire(m.error!));
-      });
-      worker.onError((message) => reject(new Error(`planning worker failed to start: ${message}`)));
-      worker.post({ kind: "load", dirs, backend, threads, flag: ex.#flag });
-    });
-    worker.onMessage((data) => ex.#onMessage(data as { kind: string; out?: PlanOutput; error?: WireError }));
-    worker.onError((message) => {
-      ex.#failed = new Error(`planning worker crashed: ${message}`);
-      ex.#pending?.reject(ex.#failed);
-      ex.#pending = null;
-    });
+    const url = options.url ?? new URL(file, import.meta.url);
+    const ex = new WorkerExecutor(dirs, backend, threads, url, options.stuckGraceMs ?? STUCK_GRACE_MS);
+    ex.#worker = await ex.#spawn();
     return ex;
+  }
+
+  /** Workers replaced so far (stuck past the grace, or crashed). */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  async #spawn(): Promise<WorkerHandle> {
+    const worker = await startWorker(this.url);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.onMessage((data) => {
+          const m = data as { kind: string; error?: WireError };
+          if (m.kind === "loaded") resolve();
+          else if (m.kind === "load-error") reject(fromWire(m.error!));
+        });
+        worker.onError((message) => reject(new Error(`planning worker failed to start: ${message}`)));
+        worker.post({ kind: "load", dirs: this.dirs, backend: this.backend, threads: this.threads, flag: this.#flag });
+      });
+    } catch (e) {
+      worker.terminate();
+      throw e;
+    }
+    // A replaced worker's late words are not the current plan's answer.
+    worker.onMessage((data) => {
+      if (this.#worker === worker) this.#onMessage(data as { kind: string; out?: PlanOutput; error?: WireError });
+    });
+    worker.onError((message) => {
+      if (this.#worker === worker) this.#replace(new Error(`planning worker crashed: ${message}`));
+    });
+    return worker;
+  }
+
+  /** Terminate the current worker, fail its plan with `reason`, and load a fresh one. */
+  #replace(reason: Error) {
+    const p = this.#pending;
+    this.#pending = null;
+    this.#worker?.terminate();
+    this.#worker = null;
+    p?.reject(reason);
+    if (this.#closed) return;
+    this.#restarts++;
+    console.error(`${reason.message}; starting a fresh planning worker (restart ${this.#restarts})`);
+    this.#ready = this.#spawn().then(
+      (w) => {
+        if (this.#closed) w.terminate();
+        else this.#worker = w;
+      },
+      (e) => {
+        this.#failed = new Error(`planning worker could not be restarted: ${(e as Error).message}`);
+      },
+    );
   }
 
   #onMessage(m: { kind: string; out?: PlanOutput; error?: WireError }) {
@@ -112,18 +181,36 @@ export class WorkerExecutor implements Executor {
     else p.reject(fromWire(m.error!));
   }
 
-  run(job: PlanJob): Promise<PlanOutput> {
-    if (this.#failed) return Promise.reject(this.#failed);
+  async run(job: PlanJob): Promise<PlanOutput> {
+    await this.#ready;
+    if (this.#failed) throw this.#failed;
+    if (!this.#worker) throw new Error("the planning worker is closed");
+    const worker = this.#worker;
     Atomics.store(this.#flag, 0, 0);
-    return new Promise((resolve, reject) => {
-      this.#pending = { resolve, reject };
-      this.#worker.post({ kind: "plan", job });
+    return await new Promise<PlanOutput>((resolve, reject) => {
+      const watchdog = setTimeout(() => {
+        if (this.#worker !== worker || !this.#pending) return;
+        this.#replace(
+          new DeadlineError(
+            `the plan ran past its deadline and its worker did not stop within ${this.stuckGraceMs} ms`,
+          ),
+        );
+      }, Math.max(0, job.deadline - Date.now()) + this.stuckGraceMs);
+      this.#pending = {
+        resolve: (o) => (clearTimeout(watchdog), resolve(o)),
+        reject: (e) => (clearTimeout(watchdog), reject(e)),
+      };
+      worker.post({ kind: "plan", job });
     });
   }
   cancel(): void {
     Atomics.store(this.#flag, 0, 1);
   }
   close(): void {
-    this.#worker.terminate();
+    this.#closed = true;
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#pending?.reject(new CancelledError("the server is shutting down"));
+    this.#pending = null;
   }
 }

@@ -20,7 +20,7 @@ export class Metrics {
     });
   }
 
-  text(gauges: Record<string, number> = {}): string {
+  text(gauges: Record<string, number> = {}, counters: Record<string, number> = {}): string {
     const lines = [
       "# HELP edgewm_requests_total HTTP requests by route and status",
       "# TYPE edgewm_requests_total counter",
@@ -31,6 +31,7 @@ export class Metrics {
     lines.push(`edgewm_plan_seconds_bucket{le="+Inf"} ${this.#planCount}`);
     lines.push(`edgewm_plan_seconds_sum ${this.#planSum}`, `edgewm_plan_seconds_count ${this.#planCount}`);
     for (const [k, v] of Object.entries(gauges)) lines.push(`# TYPE ${k} gauge`, `${k} ${v}`);
+    for (const [k, v] of Object.entries(counters)) lines.push(`# TYPE ${k} counter`, `${k} ${v}`);
     return lines.join("\n") + "\n";
   }
 }

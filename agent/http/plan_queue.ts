@@ -18,6 +18,8 @@ export interface Executor {
   /** Stop the running plan at its next check (it then rejects with `CancelledError`). */
   cancel(): void;
   close(): void | Promise<void>;
+  /** Workers this executor has replaced (stuck or crashed), where it has any. */
+  readonly restarts?: number;
 }
 
 interface Waiting {
@@ -54,6 +56,9 @@ export class PlanQueue {
   }
   get capacity(): number {
     return this.#all.length;
+  }
+  get restarts(): number {
+    return this.#all.reduce((n, ex) => n + (ex.restarts ?? 0), 0);
   }
 
   /** Plan `job` on the next free executor. */

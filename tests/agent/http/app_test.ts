@@ -59,6 +59,7 @@ Deno.test("GET /health, /ready, /v1/models, /openapi.json and /metrics answer", 
   }
   const metrics = await (await a.request("/metrics")).text();
   assert.match(metrics, /edgewm_requests_total\{route="\/ready",status="503"\} 1/);
+  assert.match(metrics, /edgewm_planning_worker_restarts_total 0\n/);
   const docs = await a.request("/docs");
   assert.equal(docs.status, 200);
   assert.match(docs.headers.get("content-type")!, /text\/html/);
