@@ -29,6 +29,7 @@ class PredictorConfig:
     depth: int = 3
     heads: int = 4
     mlp_ratio: int = 4
+    residual: bool = False  # predict the change from the current frame: copying the frame is the zero output
 
     @property
     def concat_width(self) -> int:
@@ -73,4 +74,8 @@ class Predictor(nn.Module):
             x = blk(x, mask)
         x = self.ln(x).reshape(B, h, N + 1, -1)  # (B, h, N+1, W)
         lat = self.out_latent(x)  # (B, h, N+1, D)
-        return lat[:, :, :N], self.out_global(lat[:, :, N]), self.out_proprio(x.mean(2))
+        nxt = lat[:, :, :N], self.out_global(lat[:, :, N]), self.out_proprio(x.mean(2))
+        if self.cfg.residual:
+            # a small predictor then spends its capacity on what moves, not on redrawing what stays
+            return tokens + nxt[0], global_ + nxt[1], proprio + nxt[2]
+        return nxt

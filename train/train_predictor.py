@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--num-hist", type=int, default=1)
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--residual", action="store_true", help="predict each frame's change (next = current + output)")
     ap.add_argument("--pool", type=int, default=2, help="average k x k patch tokens into one latent token")
     ap.add_argument("--episodes", type=int, default=None)
     ap.add_argument("--holdout", type=int, default=50, help="last N episodes kept out of training")
@@ -133,7 +134,7 @@ def main() -> None:
 
     cfg = PredictorConfig(tokens=tokens.shape[2], latent_dim=tokens.shape[3], global_dim=global_.shape[2],
                           action_dim=meta["frameskip"] * meta["action_dim"], proprio_dim=meta["proprio_dim"],
-                          num_hist=args.num_hist, depth=args.depth, width=args.width)
+                          num_hist=args.num_hist, depth=args.depth, width=args.width, residual=args.residual)
     pred = Predictor(cfg).to(args.device)
     opt = torch.optim.AdamW(pred.parameters(), lr=args.lr, weight_decay=0.01)
     g = torch.Generator().manual_seed(args.seed)
