@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .distance_head import encode_frames
 from .encoder import Frames
 from .landscape import load_encoder
 from .predictor import Predictor, PredictorConfig
@@ -30,7 +31,11 @@ class HeldOut:
         self.pred.load_state_dict(state["model"])
         self.meta, self.fs = state["meta"], state["meta"]["frameskip"]
         self.pool, self.global_scale = state.get("token_pool", 1), state["global_scale"]
-        self.enc = load_encoder(state["encoder"])
+        # A predictor trained on a model folder (train_predictor --encoder DIR) reads that folder's encoder.onnx,
+        # whose outputs are already its latents (pooled tokens, global divided by the model's scale).
+        folder = Path(state["encoder"])
+        self.encoder_onnx = folder / "encoder.onnx" if folder.is_dir() else None
+        self.enc = None if self.encoder_onnx else load_encoder(state["encoder"])
         self.data = Frames(data_dir)
         self.train_n = self.data.N - holdout
         self.episodes = list(range(self.train_n, self.data.N))
@@ -47,6 +52,10 @@ class HeldOut:
     @torch.no_grad()
     def encode(self, obs: torch.Tensor):
         """uint8 (E, T, H, W, 3) -> the predictor's latents: pooled tokens, scaled global embedding."""
+        if self.encoder_onnx:
+            E, T = obs.shape[:2]
+            tok, glo = encode_frames(self.encoder_onnx, np.asarray(obs).reshape(E * T, *obs.shape[2:]))
+            return torch.from_numpy(tok).reshape(E, T, *tok.shape[1:]), torch.from_numpy(glo).reshape(E, T, -1)
         tok, glo = encode_all(self.enc, obs, pool=self.pool)
         return tok, glo / self.global_scale
 

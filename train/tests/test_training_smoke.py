@@ -161,3 +161,28 @@ def test_a_new_predictor_trains_and_exports_over_a_shipped_encoder_onnx(tiny_wal
                     meta=tiny_wall.meta)
     with pytest.raises(SystemExit, match="not trained on"):
         export(str(shipped), str(tmp_path / "other.pt"), tmp_path / "bad", {"patch": 1, "global": 1, "proprio": 0})
+
+
+def test_held_out_latents_are_the_same_from_the_encoder_checkpoint_and_from_the_model_folder(tiny_wall, tmp_path):
+    """rollout_error / state_probe read a predictor trained over a model folder through its encoder.onnx:
+    the latents must be those the torch encoder gives (pooled tokens, global over the model's scale)."""
+    from train.rollout_error import HeldOut
+
+    torch.manual_seed(0)
+    enc = Encoder(EncoderConfig(**TINY)).eval()
+    scale = float(encode_all(enc, tiny_wall.obs)[1].std())
+    cfg = PredictorConfig(tokens=4, latent_dim=32, global_dim=8, action_dim=10, proprio_dim=2,
+                          action_emb=8, proprio_emb=8, num_hist=1, width=16, depth=1, heads=2)
+    save_checkpoint(tmp_path / "enc.pt", enc, enc.cfg, objective="random", step=7)
+    common = dict(step=0, log=[{}], global_scale=scale, meta=tiny_wall.meta, token_pool=1)
+    save_checkpoint(tmp_path / "pred.pt", Predictor(cfg), cfg, encoder=str(tmp_path / "enc.pt"), **common)
+    shipped = tmp_path / "shipped"
+    export(str(tmp_path / "enc.pt"), str(tmp_path / "pred.pt"), shipped, {"patch": 1, "global": 1, "proprio": 0, "mode": "last"})
+    save_checkpoint(tmp_path / "pred_dir.pt", Predictor(cfg), cfg, encoder=str(shipped), **common)
+
+    obs = tiny_wall.obs[:2]
+    from_ckpt = HeldOut(str(tiny_wall.folder), str(tmp_path / "pred.pt"), 2).encode(obs)
+    from_dir = HeldOut(str(tiny_wall.folder), str(tmp_path / "pred_dir.pt"), 2).encode(obs)
+    for a, b in zip(from_ckpt, from_dir):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-4)
