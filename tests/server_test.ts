@@ -48,7 +48,15 @@ Deno.test("bad environment: one line naming the variable, exit 2, before listeni
 
 Deno.test("planning workers keep /health answering under load; overload is shed with 503; SIGTERM drains and exits 0", async () => {
   const port = 18000 + Math.floor(Math.random() * 1000);
-  const p = start({ PORT: String(port), EDGEWM_WORKERS: "1", EDGEWM_MAX_QUEUE: "1", EDGEWM_DRAIN_MS: "20000" });
+  // Drain time and deadline far beyond two heavy plans on a loaded machine (a CI run beside other jobs once took
+  // over 20 s for them): the drain ends as soon as the plans are answered, so a fast machine waits no longer.
+  const p = start({
+    PORT: String(port),
+    EDGEWM_WORKERS: "1",
+    EDGEWM_MAX_QUEUE: "1",
+    EDGEWM_DRAIN_MS: "300000",
+    EDGEWM_DEADLINE_MS: "300000",
+  });
   try {
     await waitReady(port, p);
     const heavy = () =>
