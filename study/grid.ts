@@ -195,29 +195,60 @@ function whole(task: TaskName, distanceHead: boolean): RowSpec[] {
   // A distance head (wall, pointmaze) is quantized too, at 8 bits per channel; the same rows with the head left in
   // fp32 ("-fp32head") show what it costs: pointmaze lost 2 of 50 episodes with it quantized, at W4 g16 and at W8.
   const heads = distanceHead ? [true, false] : [false];
-  return heads.flatMap((head) =>
-    settings.map(([method, w, mode]): RowSpec => {
-      const step: QuantizeConfig = {
-        method,
-        weight: w,
-        ...(mode ? { act: { bits: 8, mode }, alpha: 0.5 } : {}),
-        modules: BOTH,
-        format: "deploy",
-        layers: "whole",
-      };
-      return {
-        id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole${
-          distanceHead && !head ? "-fp32head" : ""
-        }`,
-        task,
-        family: "whole",
-        kind: "quant",
-        steps: head ? [step, { ...step, weight: weight(8), modules: ["distance"], layers: "all" }] : [step],
-        chain: `${task}/whole`,
-        tier: 1,
-      };
-    })
-  );
+  const headStep: QuantizeConfig = {
+    method: "gptq",
+    weight: weight(8),
+    modules: ["distance"],
+    format: "deploy",
+    layers: "all",
+  };
+  // Finding III (the predictor is the bottleneck; the encoder holds at coarser settings) applied to bytes: at g16
+  // the scales, most of them the encoder's, keep wall and pointmaze over 20% of fp32. The encoder at W4 g32 or
+  // g64 with the predictor kept at g16 (and the head at 8 bits, as above).
+  const mixed = [32, 64].map((encGroup): RowSpec => {
+    const at = (group: number, module: Module): QuantizeConfig => ({
+      method: "gptq",
+      weight: weight(4, group),
+      modules: [module],
+      format: "deploy",
+      layers: "whole",
+    });
+    return {
+      id: `gptq-w4g16-whole-encg${encGroup}`,
+      task,
+      family: "whole",
+      kind: "quant",
+      steps: [at(encGroup, "encoder"), at(16, "predictor"), ...(distanceHead ? [headStep] : [])],
+      chain: `${task}/whole`,
+      tier: 1,
+    };
+  });
+  return [
+    ...mixed,
+    ...heads.flatMap((head) =>
+      settings.map(([method, w, mode]): RowSpec => {
+        const step: QuantizeConfig = {
+          method,
+          weight: w,
+          ...(mode ? { act: { bits: 8, mode }, alpha: 0.5 } : {}),
+          modules: BOTH,
+          format: "deploy",
+          layers: "whole",
+        };
+        return {
+          id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole${
+            distanceHead && !head ? "-fp32head" : ""
+          }`,
+          task,
+          family: "whole",
+          kind: "quant",
+          steps: head ? [step, { ...step, weight: weight(8), modules: ["distance"], layers: "all" }] : [step],
+          chain: `${task}/whole`,
+          tier: 1,
+        };
+      })
+    ),
+  ];
 }
 
 function peer(task: TaskName, groups: number[]): RowSpec[] {
@@ -241,7 +272,6 @@ function references(task: TaskName): RowSpec[] {
   ];
 }
 
-/** The rows of a grid for the given tasks. */
 /** Does the task's fp32 model plan with a distance head (so that whole-model rows quantize it too)? */
 export function hasDistanceHead(task: TaskName, models = "models"): boolean {
   try {
@@ -251,6 +281,7 @@ export function hasDistanceHead(task: TaskName, models = "models"): boolean {
   }
 }
 
+/** The rows of a grid for the given tasks. */
 export function buildGrid(
   name: GridName,
   tasks: TaskName[],

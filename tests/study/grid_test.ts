@@ -17,7 +17,7 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.equal(g.find((r) => r.id === "gptq-w6g32")!.steps![0].format, "sim");
   assert.equal(g.find((r) => r.id === "gptq-w3g32")!.steps![0].format, "deploy");
   // Every MatMul/Gemm counts; the "whole" rows (the default's candidates) take the patch embedding too.
-  assert.equal(count("whole"), 8, "4 settings, with the distance head quantized and with it in fp32");
+  assert.equal(count("whole"), 10, "4 settings, with the distance head quantized and in fp32; 2 mixed encoder groups");
   for (const r of g.filter((r) => r.steps)) {
     const want = r.family === "whole" ? "whole" : "all";
     assert.equal(r.steps![0].layers, want, `${r.id}: layers ${want}`);
@@ -32,7 +32,20 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.equal(g.find((r) => r.id === "gptq-w4g16-whole-fp32head")!.steps!.length, 1);
   const headless = buildGrid("paper", ["wall"], () => false);
   assert.equal(headless.find((r) => r.id === "gptq-w4g16-whole")!.steps!.length, 1);
-  assert.equal(headless.filter((r) => r.family === "whole").length, 4);
+  assert.equal(headless.filter((r) => r.family === "whole").length, 6);
+  // The mixed rows: the encoder at a coarser group than the predictor, each module whole, the head at 8 bits.
+  const mixed = g.find((r) => r.id === "gptq-w4g16-whole-encg64")!.steps!;
+  assert.deepEqual(
+    mixed.map((s) => [s.modules, s.weight.bits, s.weight.group ?? s.weight.granularity, s.layers, s.format]),
+    [[["encoder"], 4, 64, "whole", "deploy"], [["predictor"], 4, 16, "whole", "deploy"], [
+      ["distance"],
+      8,
+      "channel",
+      "all",
+      "deploy",
+    ]],
+  );
+  assert.equal(headless.find((r) => r.id === "gptq-w4g16-whole-encg32")!.steps!.length, 2);
 });
 
 Deno.test("pruning: a group is decided by the next finer one, per-channel by the finest, lower bits by the bits above, A<8 by W8A8", () => {
