@@ -204,8 +204,9 @@ function whole(task: TaskName, distanceHead: boolean): RowSpec[] {
   };
   // Finding III (the predictor is the bottleneck; the encoder holds at coarser settings) applied to bytes: at g16
   // the scales, most of them the encoder's, keep wall and pointmaze over 20% of fp32. The encoder at W4 g32 or
-  // g64 with the predictor kept at g16 (and the head at 8 bits, as above).
-  const mixed = [32, 64].map((encGroup): RowSpec => {
+  // g64 with the predictor kept at g16 (and the head at 8 bits, as above). g128 too: the encoder's 96-wide layers
+  // pad to 128 at g64 already (MatMulNBits blocks are powers of two), so g128 costs no codes and halves their scales.
+  const mixed = [32, 64, 128].map((encGroup): RowSpec => {
     const at = (group: number, module: Module): QuantizeConfig => ({
       method: "gptq",
       weight: weight(4, group),

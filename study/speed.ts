@@ -92,9 +92,9 @@ export async function speed(args: string[]): Promise<void> {
   // A child that runs far past any plan's time is stuck: onnxruntime-web with 2 threads now and then loses its
   // worker thread and its main thread spins (a stuck child had its main thread at 100% and only V8's two platform
   // threads beside it, no pthread worker). In Deno, onnxruntime-web takes its Node path, so its pthreads are
-  // node:worker_threads workers; why one ends is not known (a loaded, unref'd worker whose first message comes
-  // 1.5 s late stays alive in a plain repro). A plan takes well under a second on every backend, so a child gets a
-  // minute to start and 3 s a plan; then it is killed and rerun, up to MAX_TRIES times.
+  // node:worker_threads workers. It struck only graphs whose patch embedding is a Conv, which WorldModel.load now
+  // runs as a MatMul on threaded wasm (encoderGraphFor); the net stays. A plan takes well under a second on every
+  // backend, so a child gets a minute to start and 3 s a plan; then it is killed and rerun, up to MAX_TRIES times.
   const limitMs = 60_000 + f.plans * 3_000;
   // Three tries were not enough: on a quiet machine fp32's web-2t child hung three times in a row once.
   const MAX_TRIES = 6;

@@ -101,8 +101,8 @@ for (const s of SUITES) {
 }
 
 // The served low-bit defaults (models/defaults.json, chosen by the quantization study's rule) against
-// fp32 on the same episodes. The study measured, over 50 x 50 (study/REPORT.md): wall gptq-w4g16-whole-encg32
-// 0.98 vs 0.98, pointmaze gptq-w4g16-whole-encg64 0.96 vs 1.00, reacher gptq-w4g32-whole 1.00 vs 1.00, pusht
+// fp32 on the same episodes. The study measured, over 50 x 50 (study/REPORT.md): wall gptq-w4g16-whole-encg128
+// 0.98 vs 0.98, pointmaze gptq-w4g16-whole-encg128 0.96 vs 1.00, reacher gptq-w4g32-whole 1.00 vs 1.00, pusht
 // gptq-w4g32-whole 0.04 vs 0.06. Over these 20 episodes a default may lose at most 3 episodes net (0.15). The budget is 30
 // replans: by 20 a variant may still be a replan or two behind fp32 on a few episodes (wall's default: 0.85
 // vs 1.00 at 20 through this suite, 1.00 vs 1.00 by 30); pusht stays at 20, its fp32 rarely succeeds at all.

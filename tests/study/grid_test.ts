@@ -17,7 +17,7 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.equal(g.find((r) => r.id === "gptq-w6g32")!.steps![0].format, "sim");
   assert.equal(g.find((r) => r.id === "gptq-w3g32")!.steps![0].format, "deploy");
   // Every MatMul/Gemm counts; the "whole" rows (the default's candidates) take the patch embedding too.
-  assert.equal(count("whole"), 10, "4 settings, with the distance head quantized and in fp32; 2 mixed encoder groups");
+  assert.equal(count("whole"), 11, "4 settings, with the distance head quantized and in fp32; 3 mixed encoder groups");
   for (const r of g.filter((r) => r.steps)) {
     const want = r.family === "whole" ? "whole" : "all";
     assert.equal(r.steps![0].layers, want, `${r.id}: layers ${want}`);
@@ -32,7 +32,7 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.equal(g.find((r) => r.id === "gptq-w4g16-whole-fp32head")!.steps!.length, 1);
   const headless = buildGrid("paper", ["wall"], () => false);
   assert.equal(headless.find((r) => r.id === "gptq-w4g16-whole")!.steps!.length, 1);
-  assert.equal(headless.filter((r) => r.family === "whole").length, 6);
+  assert.equal(headless.filter((r) => r.family === "whole").length, 7);
   // The mixed rows: the encoder at a coarser group than the predictor, each module whole, the head at 8 bits.
   const mixed = g.find((r) => r.id === "gptq-w4g16-whole-encg64")!.steps!;
   assert.deepEqual(
