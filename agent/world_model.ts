@@ -8,6 +8,8 @@
  * back only the newest num_hist frames.
  */
 import { readBytes } from "../lib/platform.ts";
+import { decodeModel, encodeModel } from "../quant/onnx.ts";
+import { patchConvsToMatMul } from "../quant/patchify.ts";
 import { loadModelCard, ModelCard, ModelLoadError } from "./model_card.ts";
 
 export interface Latent {
@@ -27,6 +29,24 @@ export interface WorldModelOptions {
   backend?: BackendName;
   /** Threads for the wasm backend; default 1, as the server runs (onnxruntime-web with 2 can hang under load). */
   threads?: number;
+}
+
+/**
+ * The encoder graph as a session gets it. onnxruntime-web with 2 threads now and then hangs at a process's first
+ * plans when the encoder's patch embedding is a Conv (fp32's graphs: 13 of 78 starts on a quiet machine), and has not
+ * once with that Conv written as the MatMul it computes (quant/patchify.ts, the same latents within 1e-4): 0 of 32
+ * starts of the same fp32 model so rewritten, 0 of 36 of the `-whole` low-bit graphs, which are written so
+ * (models/README.md). So on the threaded wasm backend the encoder runs the MatMul; elsewhere, the file as it is.
+ */
+export function encoderGraphFor(
+  bytes: Uint8Array,
+  imageSize: number,
+  backend: BackendName,
+  threads: number,
+): Uint8Array {
+  if (backend !== "web" || threads < 2) return bytes;
+  const model = decodeModel(bytes);
+  return patchConvsToMatMul(model, [imageSize, imageSize]).length ? encodeModel(model) : bytes;
 }
 
 export async function ortFor(backend: BackendName, threads: number): Promise<OrtModule> {
@@ -55,12 +75,15 @@ export class WorldModel {
   /** Load and verify a model directory. Hash mismatches and unreadable graphs throw `ModelLoadError`. */
   static async load(dir: string, options: WorldModelOptions = {}): Promise<WorldModel> {
     const card = loadModelCard(dir);
-    const ort = await ortFor(options.backend ?? "web", options.threads ?? 1);
+    const backend = options.backend ?? "web";
+    const ort = await ortFor(backend, options.threads ?? 1);
     const open = async (name: string, threads = options.threads ?? 1) => {
       try {
         // onnxruntime-node uses every core unless told; the wasm backend takes its count from ortFor.
-        const opts = options.backend === "node" ? { intraOpNumThreads: threads } : {};
-        return await ort.InferenceSession.create(readBytes(`${dir}/${name}`), opts);
+        const opts = backend === "node" ? { intraOpNumThreads: threads } : {};
+        const bytes = readBytes(`${dir}/${name}`);
+        const graph = name === "encoder.onnx" ? encoderGraphFor(bytes, card.image_size, backend, threads) : bytes;
+        return await ort.InferenceSession.create(graph, opts);
       } catch (e) {
         throw new ModelLoadError(`${dir}/${name}: onnxruntime cannot load it (${(e as Error).message})`);
       }
