@@ -8,8 +8,8 @@
  * back only the newest num_hist frames.
  */
 import { readBytes } from "../lib/platform.ts";
-import { decodeModel, encodeModel } from "../quant/onnx.ts";
-import { patchConvsToMatMul } from "../quant/patchify.ts";
+import { decodeModel, encodeModel } from "../lib/onnx.ts";
+import { patchConvsToMatMul } from "./patchify.ts";
 import { loadModelCard, ModelCard, ModelLoadError } from "./model_card.ts";
 
 export interface Latent {
@@ -34,7 +34,7 @@ export interface WorldModelOptions {
 /**
  * The encoder graph as a session gets it. onnxruntime-web with 2 threads now and then hangs at a process's first
  * plans when the encoder's patch embedding is a Conv (fp32's graphs: 13 of 78 starts on a quiet machine), and has not
- * once with that Conv written as the MatMul it computes (quant/patchify.ts, the same latents within 1e-4): 0 of 32
+ * once with that Conv written as the MatMul it computes (agent/patchify.ts, the same latents within 1e-4): 0 of 32
  * starts of the same fp32 model so rewritten, 0 of 36 of the `-whole` low-bit graphs, which are written so
  * (models/README.md). So on the threaded wasm backend the encoder runs the MatMul; elsewhere, the file as it is.
  */

@@ -16,7 +16,7 @@ import { getTask } from "../tasks/registry.ts";
 import type { TaskName } from "../tasks/task.ts";
 import type { Layer } from "./layers.ts";
 import type { Matrix } from "./matrix.ts";
-import { encodeModel, makeValueInfo, type Model } from "./onnx.ts";
+import { encodeModel, makeValueInfo, type Model } from "../lib/onnx.ts";
 import { QuantError } from "./quantizer.ts";
 
 /** Seed stream of calibration episodes ("CAL"); evaluation uses its own stream. */

@@ -5,8 +5,8 @@
  * them, only unique tensor names, so every tensor that is not a graph input or output is renamed to
  * a counter in base 36 and node names are dropped. What is computed does not change.
  */
-import type { Model } from "./onnx.ts";
-import { OnnxError } from "./onnx.ts";
+import type { Model } from "../lib/onnx.ts";
+import { OnnxError } from "../lib/onnx.ts";
 
 /** AttributeProto types that hold subgraphs (GRAPH, GRAPHS): their names refer to the outer graph. */
 const SUBGRAPH_TYPES = new Set([5, 10]);

@@ -5,9 +5,9 @@
  * proj) and MLP (fc1, fc2) layers are chosen, as in arXiv 2602.02110;
  * embeddings and heads stay float unless `scope` is "all". "whole" is "all"
  * on a graph whose patch-embedding Conv was first rewritten as a MatMul
- * (quant/patchify.ts), so that it is a layer too.
+ * (agent/patchify.ts), so that it is a layer too.
  */
-import { getAttr, type Model, type Node, type Tensor, tensorFloats } from "./onnx.ts";
+import { getAttr, type Model, type Node, type Tensor, tensorFloats } from "../lib/onnx.ts";
 import type { Matrix } from "./matrix.ts";
 import { QuantError } from "./quantizer.ts";
 

@@ -20,10 +20,10 @@ import {
 } from "./config.ts";
 import { compactNames } from "./compact.ts";
 import { findLayers, type Layer, type LayerScope, weightMatrix } from "./layers.ts";
-import { patchConvsToMatMul } from "./patchify.ts";
+import { patchConvsToMatMul } from "../agent/patchify.ts";
 import { matmul, type Matrix, relOutputError, scaleColumns, scaleRows } from "./matrix.ts";
 import { METHODS } from "./methods.ts";
-import { decodeModel, encodeModel, type Model } from "./onnx.ts";
+import { decodeModel, encodeModel, type Model } from "../lib/onnx.ts";
 import { checkSpec, dequantize, mse, QuantError, type WeightSpec } from "./quantizer.ts";
 import { deployProblem, type Format, type LayerPlan, rewriteLayers } from "./rewrite.ts";
 

@@ -11,7 +11,16 @@
  */
 import type { ActSpec } from "./activations.ts";
 import { consumers, type Layer } from "./layers.ts";
-import { attrInt, attrInts, makeNode, makeTensor, type Model, type Node, requireOpset, tensorFloats } from "./onnx.ts";
+import {
+  attrInt,
+  attrInts,
+  makeNode,
+  makeTensor,
+  type Model,
+  type Node,
+  requireOpset,
+  tensorFloats,
+} from "../lib/onnx.ts";
 import { nbitsProblem, toMatMulNBits } from "./pack.ts";
 import { type Params, QuantError, type QuantizedWeight } from "./quantizer.ts";
 

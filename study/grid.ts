@@ -183,7 +183,7 @@ function asymmetry(task: TaskName): RowSpec[] {
 
 /**
  * The default's candidates over the whole model: every layer and the patch embedding (its Conv as a
- * MatMul, quant/patchify.ts), which `layers: "all"` leaves in fp32 (~295 KB, the largest tensor left).
+ * MatMul, agent/patchify.ts), which `layers: "all"` leaves in fp32 (~295 KB, the largest tensor left).
  */
 function whole(task: TaskName, distanceHead: boolean): RowSpec[] {
   const settings: [Method, WeightSpec, ActMode?][] = [

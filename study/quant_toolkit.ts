@@ -17,7 +17,7 @@ import { getTask } from "../tasks/registry.ts";
 import { type TaskName } from "../tasks/task.ts";
 import { calibrationData, collectLayerInputs } from "../quant/calibrate.ts";
 import { findLayers } from "../quant/layers.ts";
-import { decodeModel } from "../quant/onnx.ts";
+import { decodeModel } from "../lib/onnx.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";
 import type { Method, QuantizeConfig } from "../quant/config.ts";
 import { quantizeLayer, quantizeModelDir } from "../quant/quantize_model.ts";

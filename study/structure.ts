@@ -9,7 +9,7 @@
  *   deno run -A study/structure.ts DIR...   # prints each model directory's graph signature
  */
 import { graphFiles, loadModelCard } from "../agent/model_card.ts";
-import { decodeModel } from "../quant/onnx.ts";
+import { decodeModel } from "../lib/onnx.ts";
 import type { RowSpec } from "./grid.ts";
 
 /** Methods whose graphs differ from their configuration's plain (RTN) graph. */

@@ -1,6 +1,6 @@
 /** Small ONNX graphs built in the tests, and a helper to run them. */
 import { type BackendName, ortFor } from "../agent/world_model.ts";
-import { attrFloat, attrInt, encodeModel, makeNode, makeTensor, makeValueInfo, type Model } from "../quant/onnx.ts";
+import { attrFloat, attrInt, encodeModel, makeNode, makeTensor, makeValueInfo, type Model } from "../lib/onnx.ts";
 import { Rng } from "../lib/rng.ts";
 
 export function randn(rng: Rng, n: number, scale = 1): Float32Array {

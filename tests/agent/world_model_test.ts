@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-web";
 import { loadModelCard, ModelLoadError } from "../../agent/model_card.ts";
 import { encoderGraphFor, WorldModel } from "../../agent/world_model.ts";
-import { decodeModel } from "../../quant/onnx.ts";
+import { decodeModel } from "../../lib/onnx.ts";
 
 function modelDirs(): string[] {
   const dirs: string[] = [];

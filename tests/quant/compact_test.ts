@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { WorldModel } from "../../agent/world_model.ts";
 import { compactNames } from "../../quant/compact.ts";
-import { decodeModel, encodeModel } from "../../quant/onnx.ts";
-import { OnnxError } from "../../quant/onnx.ts";
+import { decodeModel, encodeModel } from "../../lib/onnx.ts";
+import { OnnxError } from "../../lib/onnx.ts";
 import { sha256 } from "../../agent/model_card.ts";
 import { getTask } from "../../tasks/registry.ts";
 import { Rng } from "../../lib/rng.ts";

@@ -4,7 +4,7 @@ import { calibrationData, collectLayerInputs } from "../../quant/calibrate.ts";
 import { cholesky, invertSpd } from "../../quant/gptq.ts";
 import { findLayers, weightMatrix } from "../../quant/layers.ts";
 import { outlierRatio, scaleColumns } from "../../quant/matrix.ts";
-import { decodeModel } from "../../quant/onnx.ts";
+import { decodeModel } from "../../lib/onnx.ts";
 import type { WeightSpec } from "../../quant/quantizer.ts";
 import type { QuantizeConfig } from "../../quant/config.ts";
 import { quantizeLayer } from "../../quant/quantize_model.ts";

@@ -11,7 +11,7 @@ import {
   roundEven,
   type WeightSpec,
 } from "../../quant/quantizer.ts";
-import { decodeModel } from "../../quant/onnx.ts";
+import { decodeModel } from "../../lib/onnx.ts";
 import { findLayers, weightMatrix } from "../../quant/layers.ts";
 import { Rng } from "../../lib/rng.ts";
 import { assertSameArray } from "../_helpers.ts";

@@ -3,7 +3,7 @@ import type { BackendName } from "../../agent/world_model.ts";
 import { type ActSpec, calibrateActivation, fakeQuantActivations } from "../../quant/activations.ts";
 import { findLayers, weightMatrix } from "../../quant/layers.ts";
 import { matmul, matrix, scaleColumns, scaleRows } from "../../quant/matrix.ts";
-import { cloneModel, encodeModel, type Model } from "../../quant/onnx.ts";
+import { cloneModel, encodeModel, type Model } from "../../lib/onnx.ts";
 import { dequantize, QuantError, quantizeWeight, type WeightSpec } from "../../quant/quantizer.ts";
 import { type Format, type LayerPlan, rewriteLayers } from "../../quant/rewrite.ts";
 import { Rng } from "../../lib/rng.ts";

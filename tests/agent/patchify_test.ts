@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ortFor } from "../../agent/world_model.ts";
 import { findLayers } from "../../quant/layers.ts";
-import { cloneModel, decodeModel, encodeModel, type Model } from "../../quant/onnx.ts";
-import { patchConvsToMatMul } from "../../quant/patchify.ts";
+import { cloneModel, decodeModel, encodeModel, type Model } from "../../lib/onnx.ts";
+import { patchConvsToMatMul } from "../../agent/patchify.ts";
 import { maxAbsDiff } from "../_onnx_graphs.ts";
 
 const ENCODER = decodeModel(Deno.readFileSync("models/wall/fp32/encoder.onnx"));

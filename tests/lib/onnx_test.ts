@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { attrInt, decodeModel, encodeModel, getAttr, OnnxError, tensorFloats } from "../../quant/onnx.ts";
-import { readFields, Writer } from "../../quant/protobuf.ts";
+import { attrInt, decodeModel, encodeModel, getAttr, OnnxError, tensorFloats } from "../../lib/onnx.ts";
+import { readFields, Writer } from "../../lib/protobuf.ts";
 import { assertSameArray } from "../_helpers.ts";
 import { maxAbsDiff, runModel, toyBlock, toyInputs } from "../_onnx_graphs.ts";
 

@@ -7,7 +7,7 @@
  * is written in field-number order, as protobuf's C++ serializer does: files
  * written by PyTorch or onnx round-trip byte for byte.
  */
-import { UserError } from "../lib/errors.ts";
+import { UserError } from "./errors.ts";
 import { type Field, floats, int64, int64s, ProtobufError, readFields, str, Writer } from "./protobuf.ts";
 
 export class OnnxError extends UserError {
