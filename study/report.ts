@@ -317,7 +317,16 @@ export async function report(args: string[]): Promise<void> {
   for (const t of tasks) {
     const lines = speedTable(table, rows, t);
     if (!lines) continue;
-    md.push(`### ${t}`, "", lines, "");
+    // Rounds differ between runs (a 1-round table is the coarser one): say how many each figure is the median of.
+    const rounds = [...new Set(table.filter((s) => s.task === t).map((s) => s.rounds ?? 1))].sort((a, b) => a - b);
+    md.push(
+      `### ${t}`,
+      "",
+      `Medians of ${rounds.join(" or ")} round${rounds.at(-1) === 1 ? "" : "s"} per (variant, backend).`,
+      "",
+      lines,
+      "",
+    );
     timed++;
   }
   if (!timed) md.push("Not measured yet.", "");

@@ -154,6 +154,11 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
       "## Not run yet",
     ]
   ) assert.ok(md.includes(h), `report has ${h}`);
+  assert.match(
+    md,
+    /### wall\n\nMedians of 1 round per \(variant, backend\)\.\n\n\| variant \|/,
+    "says what the figures are medians of",
+  );
   assert.match(md, /\| (rtn|gptq)-w4g32 \| \d+ \| [\d.]+ \| \d+ \/ \d+ \([\d.]+x\), \d+ MB \|.*\| (rtn|gptq)-w4g32 \|/);
   for (const n of ["I.", "II.", "III.", "IV.", "V."]) assert.match(md, new RegExp(`\\*\\*${n.replace(".", "\\.")} `));
   assert.match(md, /\*\*wall\*\*: fp32 \d+ KB/);
