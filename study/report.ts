@@ -198,7 +198,9 @@ export async function report(args: string[]): Promise<void> {
   const done = new Set(rows.map(rowKey));
   const pending: RowSpec[] = grid.filter((s) => !done.has(rowKey(s)));
   const budget = rows[0]?.budget ?? 50, episodes = rows[0]?.episodes ?? 50;
-  const coreHours = rows.reduce((a, r) => a + (r.seconds?.total || r.seconds?.eval || 0), 0) / 3600;
+  // CPU seconds where a row has them; older rows have only wall seconds (which also count pauses and a shared core).
+  const coreHours = rows.reduce((a, r) => a + (r.seconds?.cpu || r.seconds?.total || r.seconds?.eval || 0), 0) / 3600;
+  const wallOnly = rows.filter((r) => r.seconds && !r.seconds.cpu).length;
   Deno.mkdirSync(`${f.out}/figures`, { recursive: true });
 
   // Plot data.
@@ -264,7 +266,8 @@ export async function report(args: string[]): Promise<void> {
     `Grid \`${f.grid}\`: ${grid.length} rows; ${rows.filter((r) => r.status === "done").length} done, ${
       rows.filter((r) => r.status === "pruned").length
     } pruned, ${rows.filter((r) => r.status === "skipped").length} skipped, ${pending.length} not run yet. ` +
-    `Compute so far: ${coreHours.toFixed(1)} core-hours (2-core CPU, one core per shard).`,
+    `Compute so far: ${coreHours.toFixed(1)} core-hours (2-core CPU, one core per shard; CPU time of each row, ` +
+    `or its wall time for the ${wallOnly} rows recorded before CPU time was).`,
     "",
     "## Findings of arXiv 2602.02110 on our models",
     "",

@@ -8,6 +8,7 @@
  * (paired comparisons), the planning objective per sampler iteration and per replan, open-loop
  * latent error against fp32 after 1 and 5 predicted steps on held-out frames, and bytes per graph.
  */
+import process from "node:process";
 import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
 import {
   cardPreset,
@@ -69,7 +70,8 @@ export interface RowResult {
   deployable?: boolean;
   layer_fallbacks?: number;
   plan_ms_p50?: number;
-  seconds?: { quantize: number; eval: number; total: number };
+  /** Wall seconds; `cpu`: CPU seconds of the process over the row (all its threads), absent in older rows. */
+  seconds?: { quantize: number; eval: number; total: number; cpu?: number };
   finished_at?: string;
 }
 
@@ -324,7 +326,12 @@ export async function variantDir(
 
 /** Run one row to its result line. */
 export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o: SweepOptions): Promise<RowResult> {
-  const t0 = performance.now();
+  const t0 = performance.now(), cpu0 = process.cpuUsage();
+  // CPU time is what a row costs: wall time also counts a paused shard (SIGSTOP) and a core shared with others.
+  const cpuSeconds = () => {
+    const u = process.cpuUsage(cpu0);
+    return +((u.user + u.system) / 1e6).toFixed(1);
+  };
   const base = {
     id: spec.id,
     task: spec.task,
@@ -346,7 +353,7 @@ export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o:
       success_at_episode: s.success_at_episode,
       final_distance_mean: s.final_distance_mean,
       plan_ms_p50: s.plan_ms_p50,
-      seconds: { quantize: 0, eval: +((performance.now() - t0) / 1000).toFixed(1), total: 0 },
+      seconds: { quantize: 0, eval: +((performance.now() - t0) / 1000).toFixed(1), total: 0, cpu: cpuSeconds() },
       finished_at: new Date().toISOString(),
     };
   }
@@ -393,6 +400,7 @@ export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o:
       quantize: +((t1 - t0) / 1000).toFixed(1),
       eval: +((t2 - t1) / 1000).toFixed(1),
       total: +((performance.now() - t0) / 1000).toFixed(1),
+      cpu: cpuSeconds(),
     },
     finished_at: new Date().toISOString(),
   };

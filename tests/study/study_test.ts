@@ -36,6 +36,15 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
   const fp32 = rows.find((x) => x.id === "fp32")!;
   assert.ok(q.bytes!.total < 0.5 * fp32.bytes!.total, "W4 g32 is well under half of fp32's bytes");
   assert.equal(q.deployable, true);
+  // Each row records its CPU seconds (what the report's core-hours sum), never more than the
+  // machine's cores allow in the row's wall time.
+  for (const x of rows) {
+    const { cpu, total, eval: ev } = x.seconds!;
+    assert.ok(
+      cpu! > 0 && cpu! <= navigator.hardwareConcurrency * Math.max(total, ev) + 1,
+      `${x.id}: cpu ${cpu} s, wall ${total || ev} s`,
+    );
+  }
 
   // A rerun finds every row done and runs nothing.
   const again = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
