@@ -6,22 +6,18 @@
 // here. A planner that ignored the goal would keep it at 12.6 (the block moves only when pushed), so
 // the distance is what both tests hold the models to.
 import assert from "node:assert/strict";
-import { runOracle } from "../../agent/planners/oracle.ts";
-import { getTask } from "../../tasks/registry.ts";
-import { BUDGET, DEFAULTS, distances, EPISODES, runModel } from "./_suite.ts";
+import { DEFAULTS, distances, EPISODES, runModel } from "./_suite.ts";
 
-// 0.7 leaves room for sampling spread; the oracle must still reach >= 0.8 (measured 0.95).
-Deno.test("pusht: the fp32 model cuts the distance to the goal state below 0.7 of the start, the oracle succeeds", async () => {
+// 0.7 leaves room for sampling spread. The oracle on these same episodes (seed 0, budget 50: >= 0.95)
+// is tests/agent/planners/oracle_test.ts's; it is not run twice.
+Deno.test("pusht: the fp32 model cuts the distance to the goal state below 0.7 of the start", async () => {
   const r = await runModel("pusht", "fp32");
   const d = distances("pusht", r);
-  const oracle = await runOracle(getTask("pusht"), EPISODES, 0, BUDGET.suite);
-  console.log(JSON.stringify({ model: "pusht/fp32", success: r.success_at, distance: d, oracle: oracle.success_at }));
+  console.log(JSON.stringify({ model: "pusht/fp32", success: r.success_at, distance: d }));
   assert.ok(
     d.final <= 0.7 * d.start,
     `mean distance to the goal ${d.final.toFixed(2)} of ${d.start.toFixed(2)} at the start`,
   );
-  assert.ok(oracle.success_rate >= 0.8, `oracle success ${oracle.success_rate}`);
-  assert.ok(oracle.success_rate > r.success_rate, "the oracle is the upper bound");
 });
 
 // The served default against fp32 on the same episodes. The study measured mean final distances of
