@@ -5,7 +5,7 @@
  *   deno task study report --in study/runs/NAME       # study/REPORT.md + plots
  *   deno task study speed --in study/runs/NAME        # latency and memory of the deployable variants vs fp32
  *   deno task study ship --in study/runs/NAME         # commit the chosen defaults to models/
- *   deno task study all --out study/runs/NAME [--tasks ...] [--tier 1] [--report study]   # all four in turn
+ *   deno task study all --out study/runs/NAME [--tasks ...] [--tier 1] [--candidates] [--report study]   # all four in turn
  *
  * `all` is the one command to rerun when the fp32 models change: rows measured on other fp32 models
  * rerun, then latency (run it on a quiet machine), the defaults are re-chosen and the report written.
@@ -154,7 +154,14 @@ async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
 async function all(args: string[]) {
   const f = parseFlags(
     args,
-    { ...SWEEP_FLAGS, report: { type: "string", default: "study", help: "where REPORT.md and figures/ go" } },
+    {
+      ...SWEEP_FLAGS,
+      report: { type: "string", default: "study", help: "where REPORT.md and figures/ go" },
+      // Passed on to `speed`; its defaults are the study's. Smaller values are for smoke runs.
+      plans: { type: "int", default: 20, min: 3, max: 1000, help: "speed: timed replans per variant and backend" },
+      rounds: { type: "int", default: 3, min: 1, max: 20, help: "speed: measurements per variant and backend" },
+      candidates: { type: "boolean", help: "speed: time only fp32 and the variants the rule could choose" },
+    },
     "deno task study all --out DIR: sweep, speed, ship and report in turn (rerun it when the fp32 models change)",
   );
   if (f.shard !== undefined) throw new CliError("all runs every row on this machine: use sweep for shards");
@@ -162,7 +169,11 @@ async function all(args: string[]) {
   const { speed } = await import("./speed.ts"), { ship } = await import("./ship.ts");
   const { report } = await import("./report.ts");
   const common = ["--in", f.out, "--tasks", f.tasks, "--models", f.models];
-  await speed(common);
+  await speed([
+    ...common,
+    ...["--plans", String(f.plans), "--rounds", String(f.rounds)],
+    ...(f.candidates ? ["--candidates"] : []),
+  ]);
   ship(common);
   await report(["--in", f.out, "--grid", f.grid, "--models", f.models, "--out", f.report]);
 }

@@ -189,6 +189,7 @@ Deno.test("study all: sweep, speed, ship and report in one command, on a models 
   const r = await study(
     "all",
     ...["--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--tier", "1"],
+    ...["--candidates", "--rounds", "1", "--plans", "3"], // the speed step: only what the rule reads, once
     ...["--out", out, "--models", models, "--report", report],
   );
   assert.equal(r.code, 0, r.err);
