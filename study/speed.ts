@@ -59,26 +59,31 @@ async function measureHere(dir: string, backend: BackendName, threads: number, p
   };
 }
 
+/** How much `speed` times; `study all` takes them too and passes them on. */
+export const TIMING_FLAGS = {
+  plans: { type: "int", default: 20, min: 3, max: 1000, help: "timed replans per variant and backend" },
+  rounds: {
+    type: "int",
+    default: 3,
+    min: 1,
+    max: 20,
+    help: "measurements per variant and backend, alternating with fp32 (medians are kept)",
+  },
+  candidates: {
+    type: "boolean",
+    help: "only fp32 and the variants the rule could choose, smallest first, until one qualifies",
+  },
+} as const;
+
 export async function speed(args: string[]): Promise<void> {
   const f = parseFlags(args, {
     in: { type: "string", required: true, help: "the sweep's run folder" },
     tasks: { type: "string", default: TASK_NAMES.join(","), help: "comma-separated tasks" },
-    plans: { type: "int", default: 20, min: 3, max: 1000, help: "timed replans per variant and backend" },
     models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
     child: { type: "string", help: "(internal) measure this model directory in this process" },
     backend: { type: "enum", values: ["web", "node"], default: "web" },
     threads: { type: "int", default: 1, min: 1, max: 64 },
-    rounds: {
-      type: "int",
-      default: 3,
-      min: 1,
-      max: 20,
-      help: "measurements per variant and backend, alternating with fp32 (medians are kept)",
-    },
-    candidates: {
-      type: "boolean",
-      help: "only fp32 and the variants the rule could choose, smallest first, until one qualifies",
-    },
+    ...TIMING_FLAGS,
   }, "deno task study speed --in DIR: replan p50/p95, peak RSS and bytes of every deployable variant vs fp32");
   if (f.child) {
     console.log(JSON.stringify(await measureHere(f.child, f.backend, f.threads, f.plans)));

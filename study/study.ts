@@ -19,6 +19,7 @@ import { TASK_NAMES } from "../tasks/task.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { buildGrid, FAMILIES, GRIDS, hasDistanceHead, runOrder, shardRows } from "./grid.ts";
 import { basisCache, currentRows, failed, rowKey, type RowResult, runRow } from "./sweep.ts";
+import { TIMING_FLAGS } from "./speed.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
 export function shardFrom(flag: string | undefined, env: (k: string) => string | undefined): [number, number] {
@@ -157,10 +158,7 @@ async function all(args: string[]) {
     {
       ...SWEEP_FLAGS,
       report: { type: "string", default: "study", help: "where REPORT.md and figures/ go" },
-      // Passed on to `speed`; its defaults are the study's. Smaller values are for smoke runs.
-      plans: { type: "int", default: 20, min: 3, max: 1000, help: "speed: timed replans per variant and backend" },
-      rounds: { type: "int", default: 3, min: 1, max: 20, help: "speed: measurements per variant and backend" },
-      candidates: { type: "boolean", help: "speed: time only fp32 and the variants the rule could choose" },
+      ...TIMING_FLAGS, // passed on to `speed`; smaller values are for smoke runs
     },
     "deno task study all --out DIR: sweep, speed, ship and report in turn (rerun it when the fp32 models change)",
   );
