@@ -20,6 +20,7 @@ import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes,
 import { type GraphBudget, modelBudget } from "./byte_budget.ts";
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
 import { currentRows, rowKey, type RowResult } from "./sweep.ts";
+import { estimateCoreSeconds, rowCoreSeconds } from "./row_cost.ts";
 import {
   f2,
   final,
@@ -77,13 +78,14 @@ function successTable(rows: RowResult[], task: string, budget: number): string {
  * onnxruntime's own weight-only quantizer (RTN, HQQ at W4 g32 / g128, MatMul layers of both graphs)
  * beside ours at the same bits and groups (every MatMul/Gemm), on the same paired episodes.
  */
-function peerTable(rows: RowResult[], task: string): string | null {
+function peerTable(rows: RowResult[], speed: SpeedRow[], task: string): string | null {
   const mine = rows.filter((r) => r.task === task && r.status === "done");
   const fp32 = mine.find((r) => r.id === "fp32");
   if (!fp32 || !mine.some((r) => r.family === "peer")) return null;
+  const web2 = (id: string) => speed.find((s) => s.task === task && s.id === id && s.backend === "web-2t");
   const lines = [
-    "| group | quantizer | success @50 | net episodes lost vs fp32 | KB | latent err step 5 |",
-    "|---|---|---|---|---|---|",
+    "| group | quantizer | success @50 | net episodes lost vs fp32 | KB | latent err step 5 | web-2t replan p50 (x fp32) |",
+    "|---|---|---|---|---|---|---|",
   ];
   for (const g of [32, 128]) {
     for (const id of [`ort-rtn-w4g${g}`, `ort-hqq-w4g${g}`, `rtn-w4g${g}`, `awq-w4g${g}`, `gptq-w4g${g}`]) {
@@ -94,6 +96,8 @@ function peerTable(rows: RowResult[], task: string): string | null {
           id.startsWith("ort-") ? `onnxruntime ${id.split("-")[1].toUpperCase()}` : `ours ${id.split("-")[0]}`
         } | ${f2(final(r))} | ${netLoss(r, fp32)} | ${r.bytes ? (r.bytes.total / 1024).toFixed(0) : "-"} | ${
           r.latent_error ? r.latent_error.step5.toExponential(1) : "-"
+        } | ${
+          ((s) => (s ? `${s.p50_ms.toFixed(0)} ms${s.vs_fp32 ? ` (${s.vs_fp32.toFixed(2)}x)` : ""}` : "-"))(web2(id))
         } |`,
       );
     }
@@ -199,7 +203,8 @@ export async function report(args: string[]): Promise<void> {
   const pending: RowSpec[] = grid.filter((s) => !done.has(rowKey(s)));
   const budget = rows[0]?.budget ?? 50, episodes = rows[0]?.episodes ?? 50;
   // CPU seconds where a row has them; older rows have only wall seconds (which also count pauses and a shared core).
-  const coreHours = rows.reduce((a, r) => a + (r.seconds?.cpu || r.seconds?.total || r.seconds?.eval || 0), 0) / 3600;
+  const coreHours = rows.reduce((a, r) => a + rowCoreSeconds(r), 0) / 3600;
+  const hoursLeft = estimateCoreSeconds(rows, pending) / 3600;
   const wallOnly = rows.filter((r) => r.seconds && !r.seconds.cpu).length;
   Deno.mkdirSync(`${f.out}/figures`, { recursive: true });
 
@@ -267,7 +272,10 @@ export async function report(args: string[]): Promise<void> {
       rows.filter((r) => r.status === "pruned").length
     } pruned, ${rows.filter((r) => r.status === "skipped").length} skipped, ${pending.length} not run yet. ` +
     `Compute so far: ${coreHours.toFixed(1)} core-hours (2-core CPU, one core per shard; CPU time of each row, ` +
-    `or its wall time for the ${wallOnly} rows recorded before CPU time was).`,
+    `or its wall time for the ${wallOnly} rows recorded before CPU time was)` +
+    (pending.length
+      ? `; the ${pending.length} rows not run would take about ${hoursLeft.toFixed(1)} more (each at its task's mean).`
+      : "."),
     "",
     "## Findings of arXiv 2602.02110 on our models",
     "",
@@ -304,9 +312,9 @@ export async function report(args: string[]): Promise<void> {
   );
   let peers = 0;
   for (const t of tasks) {
-    const table = peerTable(rows, t);
-    if (!table) continue;
-    md.push(`### ${t}`, "", table, "");
+    const lines = peerTable(rows, table, t);
+    if (!lines) continue;
+    md.push(`### ${t}`, "", lines, "");
     peers++;
   }
   if (!peers) md.push("No peer rows yet.", "");
@@ -319,7 +327,20 @@ export async function report(args: string[]): Promise<void> {
   let timed = 0;
   for (const t of tasks) {
     const lines = speedTable(table, rows, t);
-    if (!lines) continue;
+    // Deployable rows that finished after the task's speed run: say so rather than leave them out silently.
+    const untimed = rows.filter((r) =>
+      r.task === t && r.status === "done" && r.deployable && !table.some((s) => s.task === t && s.id === r.id)
+    );
+    const later = untimed.length
+      ? `Not timed yet: ${untimed.length} deployable variant${untimed.length === 1 ? "" : "s"} of ${t} finished after ${
+        lines ? "this table was measured" : "any speed run"
+      } (${untimed.slice(0, 6).map((r) => r.id).join(", ")}${untimed.length > 6 ? ", ..." : ""}); ` +
+        `\`deno task study speed --in ${f.in} --tasks ${t}\` on a quiet machine measures them.`
+      : "";
+    if (!lines) {
+      if (later) md.push(`### ${t}`, "", later, "");
+      continue;
+    }
     // Rounds differ between runs (a 1-round table is the coarser one): say how many each figure is the median of.
     const rounds = [...new Set(table.filter((s) => s.task === t).map((s) => s.rounds ?? 1))].sort((a, b) => a - b);
     md.push(
@@ -329,6 +350,7 @@ export async function report(args: string[]): Promise<void> {
       "",
       lines,
       "",
+      ...(later ? [later, ""] : []),
     );
     timed++;
   }

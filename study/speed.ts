@@ -181,12 +181,16 @@ export async function speed(args: string[]): Promise<void> {
   };
   for (const task of f.tasks.split(",").filter(Boolean)) {
     const fp32Row = rows.find((r) => r.task === task && r.id === "fp32" && r.status === "done");
-    let pool = rows.filter((r) => r.task === task && r.status === "done" && r.kind === "quant" && r.deployable);
+    // onnxruntime's own quantizer's graphs (peer rows) are timed too, for the comparison; the rule never picks them.
+    let pool = rows.filter((r) =>
+      r.task === task && r.status === "done" && r.deployable && (r.kind === "quant" || r.kind === "ort")
+    );
     // --candidates: only what the rule needs, smallest first: variants within its episode margin, until one
     // is also within its latency margin on web with 2 threads (the rule's choice).
     if (f.candidates) {
       if (!fp32Row) throw new CliError(`speed --candidates: ${task} has no fp32 row in ${f.in}`);
-      pool = pool.filter((r) => netLoss(r, fp32Row) <= MAX_NET_LOSS).sort((a, b) => a.bytes!.total - b.bytes!.total);
+      pool = pool.filter((r) => r.kind === "quant" && netLoss(r, fp32Row) <= MAX_NET_LOSS)
+        .sort((a, b) => a.bytes!.total - b.bytes!.total);
     }
     let variants: [string, string][] = [["fp32", `${f.models}/${task}/fp32`]];
     for (const r of pool) variants.push([r.id, `${f.in}/variants/${task}/${r.id}`]);

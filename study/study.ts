@@ -20,6 +20,7 @@ import { WorldModel } from "../agent/world_model.ts";
 import { buildGrid, FAMILIES, GRIDS, hasDistanceHead, runOrder, shardRows } from "./grid.ts";
 import { basisCache, currentRows, failed, rowKey, type RowResult, runRow } from "./sweep.ts";
 import { TIMING_FLAGS } from "./speed.ts";
+import { costPerRow, estimateCoreSeconds } from "./row_cost.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
 export function shardFrom(flag: string | undefined, env: (k: string) => string | undefined): [number, number] {
@@ -35,9 +36,6 @@ export function shardFrom(flag: string | undefined, env: (k: string) => string |
   }
   return [Number(m[1]), Number(m[2])];
 }
-
-/** Seconds a row takes before any has finished here (2-core CPU, 50 x 50, one core). */
-const PRIOR_ROW_SECONDS = 150;
 
 /** The sweep's flags; `all` takes the same ones (and --report). */
 const SWEEP_FLAGS = {
@@ -96,15 +94,16 @@ async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
     console.error(`study: ${current.stale} rows in ${out} measured other fp32 models or oracle settings: they rerun`);
   }
   const todo = rows.filter((r) => !done.has(rowKey(r)));
-  const secs = [...done.values()].map((r) => r.seconds?.total ?? 0).filter((s) => s > 0);
-  const perRow = secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : PRIOR_ROW_SECONDS;
+  const finished = [...done.values()];
+  const perRow = costPerRow(finished);
+  const gridHours = estimateCoreSeconds(finished, all) / 3600;
   console.error(
-    `study: grid ${f.grid} on ${tasks.join(",")}: ${all.length} rows (${
-      (all.length * perRow / 3600).toFixed(1)
-    } core-hours at ${
-      perRow.toFixed(0)
-    } s a row); shard ${index}/${count}: ${rows.length} rows, ${todo.length} to run, ` +
-      `~${(todo.length * perRow / 3600).toFixed(1)} h; ${o.episodes} episodes x ${o.budget} replans, seed ${o.seed}`,
+    `study: grid ${f.grid} on ${tasks.join(",")}: ${all.length} rows (~${gridHours.toFixed(1)} core-hours; per row ${
+      tasks.map((t) => `${t} ${perRow(t).toFixed(0)} s`).join(", ")
+    }); shard ${index}/${count}: ${rows.length} rows, ${todo.length} to run, ` +
+      `~${
+        (estimateCoreSeconds(finished, todo) / 3600).toFixed(1)
+      } core-hours; ${o.episodes} episodes x ${o.budget} replans, seed ${o.seed}`,
   );
   const basisOf = basisCache(f.models);
   const refs = new Map<string, WorldModel>();
@@ -138,7 +137,7 @@ async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
     Deno.writeTextFileSync(file, JSON.stringify(row) + "\n", { append: true });
     done.set(rowKey(row), row);
     const elapsed = (performance.now() - t0) / 1000, left = todo.length - i - 1;
-    const eta = ran ? (elapsed / ran) * left : left * perRow;
+    const eta = ran ? (elapsed / ran) * left : estimateCoreSeconds(finished, todo.slice(i + 1));
     const s = row.success?.[String(o.budget)];
     console.error(
       `study: [${i + 1}/${todo.length}] ${spec.task}/${spec.id}: ${row.status}${

@@ -20,7 +20,7 @@ async function study(...args: string[]) {
 Deno.test("study --grid quick: every row once, with success, intervals, objective traces, latent error and bytes", async () => {
   const r = await study("--grid", "quick", "--tasks", "wall", "--episodes", "3", "--budget", "3", "--out", OUT);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /grid quick on wall: 5 rows \(\d+\.\d core-hours/);
+  assert.match(r.err, /grid quick on wall: 5 rows \(~\d+\.\d core-hours; per row wall \d+ s\)/);
   const rows = readRows(OUT);
   assert.deepEqual(rows.map((x) => x.id).sort(), ["fp32", "gptq-w4g32", "oracle", "rtn-w4g32", "rtn-w8a8dyn"]);
   for (const x of rows) {
@@ -177,6 +177,23 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
     assert.match(svg, /^<svg/);
     assert.ok(svg.length > 2000, `${fig}.svg has marks`);
   }
+  assert.doesNotMatch(md, /Not timed yet/, "every deployable variant was timed");
+
+  // A deployable variant that finished after the speed run is named, not silently left out of the table.
+  const later = Deno.makeTempDirSync(), laterReport = Deno.makeTempDirSync();
+  for (const e of Deno.readDirSync(OUT)) {
+    if (e.isFile && e.name.endsWith(".jsonl")) Deno.copyFileSync(`${OUT}/${e.name}`, `${later}/${e.name}`);
+  }
+  Deno.writeTextFileSync(
+    `${later}/speed_all.jsonl`,
+    speed.filter((x) => x.id !== "rtn-w8a8dyn").map((x) => JSON.stringify(x)).join("\n") + "\n",
+  );
+  const r2 = await study("report", "--in", later, "--out", laterReport, "--grid", "quick");
+  assert.equal(r2.code, 0, r2.err);
+  assert.match(
+    Deno.readTextFileSync(`${laterReport}/REPORT.md`),
+    /Not timed yet: 1 deployable variant of wall finished after this table was measured \(rtn-w8a8dyn\); `deno task study speed --in .* --tasks wall`/,
+  );
 });
 
 Deno.test("study all: sweep, speed, ship and report in one command, on a models folder of its own", async () => {
