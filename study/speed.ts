@@ -11,6 +11,8 @@
  * its figures with `measured_as` naming it (study/structure.ts).
  *
  * Run it on a quiet machine, apart from the sweep: its numbers are ratios to fp32 measured together.
+ * `--missing` keeps a task's lines and times only the deployable variants the sweep added since (new graph
+ * structures beside a fresh fp32; the rest borrow the lines of a structure measured before).
  * `--candidates` measures only what the default rule needs (fp32, then the variants within its episode
  * margin from the smallest up, until one is within its latency margin): minutes instead of an hour.
  */
@@ -84,10 +86,18 @@ export async function speed(args: string[]): Promise<void> {
     backend: { type: "enum", values: ["web", "node"], default: "web" },
     threads: { type: "int", default: 1, min: 1, max: 64 },
     ...TIMING_FLAGS,
+    missing: {
+      type: "boolean",
+      help:
+        "keep the lines there are and time only the deployable variants without one (e.g. rows the sweep added since)",
+    },
   }, "deno task study speed --in DIR: replan p50/p95, peak RSS and bytes of every deployable variant vs fp32");
   if (f.child) {
     console.log(JSON.stringify(await measureHere(f.child, f.backend, f.threads, f.plans)));
     return;
+  }
+  if (f.missing && f.candidates) {
+    throw new CliError("speed: --missing adds to the full table; --candidates re-pairs the rule's");
   }
   const rows = currentRows(f.in, f.models).rows;
   // The rule's paired measurements and the full table are kept apart: a full run's single fp32 per round is a
@@ -226,12 +236,30 @@ export async function speed(args: string[]): Promise<void> {
     } else {
       // One variant per graph structure is built and measured; the others sharing it get its figures, marked
       // `measured_as` (structure.ts: same operators on same shapes, only the weights' values differ).
+      // --missing keeps the task's lines and adds only variants without one: a structure measured before lends
+      // its lines, and the new structures are measured beside an fp32 of their own (their ratios are to it).
       const grid = gridOf(task), byKey = new Map<string, RowSpec[]>(), dirOf = new Map(variants);
-      for (const [id] of variants.slice(1)) {
+      const specOf = (id: string) => {
         const spec = grid.find((s) => s.id === id);
         if (!spec) throw new CliError(`speed: ${task}/${id} is not a row of the paper grid`);
-        const key = structureKey(spec);
-        byKey.set(key, [...byKey.get(key) ?? [], spec]);
+        return spec;
+      };
+      const had = f.missing ? kept.filter((s) => s.task === task) : [];
+      const hadBy = new Map<string, string>(); // structure -> the id measured for it
+      for (const s of had) if (s.id !== "fp32" && !s.measured_as) hadBy.set(structureKey(specOf(s.id)), s.id);
+      for (const [id] of variants.slice(1)) {
+        if (had.some((s) => s.id === id)) continue;
+        const key = structureKey(specOf(id));
+        byKey.set(key, [...byKey.get(key) ?? [], specOf(id)]);
+      }
+      const bytesOf = (id: string) => rows.find((r) => r.task === task && r.id === id)!.bytes!.total;
+      for (const [key, specs] of byKey) {
+        const from = hadBy.get(key);
+        if (!from) continue;
+        for (const m of had.filter((s) => s.id === from)) {
+          for (const other of specs) out.push({ ...m, id: other.id, bytes: bytesOf(other.id), measured_as: from });
+        }
+        byKey.delete(key);
       }
       const built = (s: RowSpec) => {
         try {
@@ -246,22 +274,24 @@ export async function speed(args: string[]): Promise<void> {
         ...reps.map(({ rep }) => [rep.id, dirOf.get(rep.id)!] as [string, string]),
       ];
       console.error(
-        `speed: ${task}: ${variants.length - 1} deployable variants, ${reps.length} graph structures to measure`,
+        `speed: ${task}: ${variants.length - 1} deployable variants, ${
+          f.missing ? `${out.length / BACKENDS.length} borrowing the lines of a structure measured before, ` : ""
+        }${reps.length} graph structures to measure`,
       );
       for (const [id, dir] of measured.slice(1)) await ensure(task, id, dir);
-      for (const b of BACKENDS) {
+      for (const b of f.missing && !reps.length ? [] : BACKENDS) {
         const got = await inRounds(task, measured, b);
-        out.push(...got);
+        // With --missing the table keeps the fp32 it had; the new lines' ratios are to this run's fp32.
+        out.push(...got.filter((m) => !(f.missing && had.length && m.id === "fp32")));
         for (const { rep, specs } of reps) {
           const m = got.find((x) => x.id === rep.id)!;
           for (const other of specs.filter((s) => s !== rep)) {
-            const row = rows.find((r) => r.task === task && r.id === other.id)!;
-            out.push({ ...m, id: other.id, bytes: row.bytes!.total, measured_as: rep.id });
+            out.push({ ...m, id: other.id, bytes: bytesOf(other.id), measured_as: rep.id });
           }
         }
       }
     }
-    kept = [...kept.filter((s) => s.task !== task), ...out];
+    kept = [...kept.filter((s) => s.task !== task), ...(f.missing ? kept.filter((s) => s.task === task) : []), ...out];
     Deno.writeTextFileSync(file, kept.map((s) => JSON.stringify(s)).join("\n") + "\n");
   }
 }

@@ -194,6 +194,38 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
     Deno.readTextFileSync(`${laterReport}/REPORT.md`),
     /Not timed yet: 1 deployable variant of wall finished after this table was measured \(rtn-w8a8dyn\); `deno task study speed --in .* --tasks wall`/,
   );
+
+  // --missing times just that one (a structure of its own, beside a fresh fp32) and keeps every line there was;
+  // a variant whose structure was measured before borrows those lines instead of being timed again.
+  Deno.symlinkSync(`${OUT}/variants`, `${later}/variants`);
+  const borrower = speed.find((x) => x.measured_as)!, own = borrower.measured_as;
+  const before = speed.filter((x) => x.id !== "rtn-w8a8dyn" && x.id !== borrower.id);
+  Deno.writeTextFileSync(`${later}/speed_all.jsonl`, before.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  const m = await study("speed", "--in", later, "--tasks", "wall", "--plans", "3", "--rounds", "1", "--missing");
+  assert.equal(m.code, 0, m.err);
+  assert.match(
+    m.err,
+    /3 deployable variants, 1 borrowing the lines of a structure measured before, 1 graph structures/,
+  );
+  const after = Deno.readTextFileSync(`${later}/speed_all.jsonl`).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(after.slice(0, before.length), before, "the lines there were are kept as they were");
+  const added = after.slice(before.length);
+  assert.equal(added.length, 6, "the two variants without lines, on 3 backends each; no second fp32");
+  for (const x of added.filter((x) => x.id === borrower.id)) {
+    assert.equal(x.measured_as, own);
+    assert.equal(x.p50_ms, before.find((y) => y.id === own && y.backend === x.backend)!.p50_ms);
+  }
+  for (const x of added.filter((x) => x.id === "rtn-w8a8dyn")) {
+    assert.ok(!x.measured_as && x.p50_ms > 0 && x.vs_fp32 > 0);
+  }
+  // Nothing left to time: nothing runs and the file stays as it is.
+  const again = await study("speed", "--in", later, "--tasks", "wall", "--plans", "3", "--missing");
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.err, /0 graph structures to measure/);
+  assert.deepEqual(
+    Deno.readTextFileSync(`${later}/speed_all.jsonl`).trim().split("\n").map((l) => JSON.parse(l)),
+    after,
+  );
 });
 
 Deno.test("study all: sweep, speed, ship and report in one command, on a models folder of its own", async () => {
