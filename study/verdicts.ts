@@ -26,6 +26,24 @@ export function setting(r: RowResult) {
   };
 }
 
+/** Below this fp32 success a task cannot show what quantization does to success (pusht: 0.06). */
+export const MIN_FP32_SUCCESS = 0.3;
+
+/** fp32's success on a task where it is high enough to compare against, else undefined. */
+function solvedBy(rows: RowResult[], task: string): number | undefined {
+  const ref = final(rows.find((r) => r.task === task && r.id === "fp32" && r.status === "done") ?? {} as RowResult);
+  return ref !== undefined && ref >= MIN_FP32_SUCCESS ? ref : undefined;
+}
+
+/** Says which tasks with rows of the kind a verdict compares were left out, and why. */
+function leftOut(rows: RowResult[], considered: RowResult[]): string {
+  const out = [...new Set(considered.map((r) => r.task))].filter((t) => solvedBy(rows, t) === undefined).map((t) => {
+    const ref = final(rows.find((r) => r.task === t && r.id === "fp32" && r.status === "done") ?? {} as RowResult);
+    return `${t} (fp32 ${ref === undefined ? "not run" : `succeeds ${f2(ref)}`})`;
+  });
+  return out.length ? `; left out, success too rare to compare: ${out.join(", ")}` : "";
+}
+
 export type Verdict = { finding: string; verdict: "confirmed" | "refuted" | "mixed" | "pending"; evidence: string };
 
 /** I. Group-wise weights stabilise low-bit rollouts: groups vs per-channel at W4/W3/W2, same method. */
@@ -33,7 +51,8 @@ export function verdictGroups(rows: RowResult[]): Verdict {
   const finding = "I. group-wise weights stabilise low-bit rollouts";
   const gains: string[] = [];
   let better = 0, worse = 0, n = 0;
-  for (const r of rows.filter((r) => r.family === "weight-only" && r.status === "done")) {
+  const considered = rows.filter((r) => r.family === "weight-only" && r.status === "done");
+  for (const r of considered.filter((r) => solvedBy(rows, r.task) !== undefined)) {
     const s = setting(r);
     if (!s || s.granularity !== "channel" || s.bits > 4) continue;
     for (const g of ["g16", "g32"]) {
@@ -51,7 +70,9 @@ export function verdictGroups(rows: RowResult[]): Verdict {
   return {
     finding,
     verdict,
-    evidence: `${better} of ${n} pairs gain > 0.04, ${worse} lose; ${gains.slice(0, 8).join("; ")}`,
+    evidence: `${better} of ${n} pairs gain > 0.04, ${worse} lose; ${gains.slice(0, 8).join("; ")}${
+      leftOut(rows, considered)
+    }`,
   };
 }
 
@@ -60,7 +81,8 @@ export function verdictPerToken(rows: RowResult[]): Verdict {
   const finding = "II. per-token activation granularity gives inconsistent benefits";
   const ds: string[] = [];
   let up = 0, down = 0, n = 0;
-  for (const r of rows.filter((r) => r.family === "weight-act" && r.status === "done" && r.id.includes("tok"))) {
+  const considered = rows.filter((r) => r.family === "weight-act" && r.status === "done" && r.id.includes("tok"));
+  for (const r of considered.filter((r) => solvedBy(rows, r.task) !== undefined)) {
     const twin = rows.find((x) => x.task === r.task && x.id === r.id.replace("tok", "") && x.status === "done");
     if (!twin) continue;
     const d = final(r)! - final(twin)!;
@@ -74,7 +96,9 @@ export function verdictPerToken(rows: RowResult[]): Verdict {
   return {
     finding,
     verdict,
-    evidence: `per-token better in ${up}, worse in ${down} of ${n}; ${ds.slice(0, 8).join("; ")}`,
+    evidence: `per-token better in ${up}, worse in ${down} of ${n}; ${ds.slice(0, 8).join("; ")}${
+      leftOut(rows, considered)
+    }`,
   };
 }
 
@@ -84,7 +108,8 @@ export function verdictAsymmetry(rows: RowResult[]): Verdict {
   const pairs: string[] = [];
   let enc = 0, pred = 0, n = 0;
   const recover: number[] = [];
-  for (const r of rows.filter((r) => r.family === "asymmetry" && r.status === "done" && r.id.startsWith("enc-"))) {
+  const considered = rows.filter((r) => r.family === "asymmetry" && r.status === "done" && r.id.startsWith("enc-"));
+  for (const r of considered.filter((r) => solvedBy(rows, r.task) !== undefined)) {
     const twinId = r.id.replace(/^enc-(.*)\.pred-(.*)$/, "pred-$1.enc-$2");
     const twin = rows.find((x) => x.task === r.task && x.id === twinId && x.status === "done");
     if (!twin) continue;
@@ -102,7 +127,9 @@ export function verdictAsymmetry(rows: RowResult[]): Verdict {
     finding,
     verdict,
     evidence: `bottleneck: ${bottleneck} (${enc} pairs encoder worse, ${pred} predictor worse, of ${n}); ` +
-      `encoder-quantized rows gain ${f2(mean(recover))} success from replan 10 to 50; ${pairs.slice(0, 8).join("; ")}`,
+      `encoder-quantized rows gain ${f2(mean(recover))} success from replan 10 to 50; ${pairs.slice(0, 8).join("; ")}${
+        leftOut(rows, considered)
+      }`,
   };
 }
 
@@ -111,8 +138,8 @@ export function verdictTasks(rows: RowResult[], tasks: string[]): Verdict {
   const finding = "IV. failure modes differ by task";
   const lows: Record<string, number> = {};
   for (const t of tasks) {
-    const ref = final(rows.find((r) => r.task === t && r.id === "fp32" && r.status === "done") ?? {} as RowResult);
-    if (ref === undefined || ref < 0.3) continue; // a task its fp32 model rarely solves cannot show a threshold
+    const ref = solvedBy(rows, t);
+    if (ref === undefined) continue; // a task its fp32 model rarely solves cannot show a threshold
     const ok = rows.filter((r) => r.task === t && r.family === "weight-only" && r.status === "done")
       .filter((r) => final(r)! >= 0.9 * ref).map((r) => setting(r)!.bits);
     if (ok.length) lows[t] = Math.min(...ok);
@@ -141,7 +168,7 @@ export function verdictAlignment(rows: RowResult[]): Verdict {
     const s = setting(r), fp32 = rows.find((x) => x.task === r.task && x.id === "fp32" && x.status === "done");
     if (!s || !fp32?.objective || (s.bits > 3 && (s.abits ?? 8) > 4)) continue;
     const ref = final(fp32)!;
-    if (ref < 0.3 || final(r)! > 0.5 * ref) continue; // not a failure, or nothing to fail against
+    if (ref < MIN_FP32_SUCCESS || final(r)! > 0.5 * ref) continue; // not a failure, or nothing to fail against
     n++;
     const obj = r.objective!.per_iteration.at(-1)!, objRef = fp32.objective.per_iteration.at(-1)!;
     const late = final(r)! - (r.success?.["20"] ?? 0);
