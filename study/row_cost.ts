@@ -24,22 +24,28 @@ export function rowCoreSeconds(row: RowTiming): number {
   return s?.cpu || s?.total || s?.eval || 0;
 }
 
-/** Estimated core-seconds of each task's next row: the mean over that task's finished rows. */
+/**
+ * Estimated core-seconds of each task's next row: the mean over that task's finished rows, over those that
+ * recorded CPU time where any did (wall time beside other load overstates a row several times over).
+ */
 export function costPerRow(finished: RowTiming[]): (task: string) => number {
-  const sum = new Map<string, [number, number]>();
-  let all = 0, n = 0;
+  // Per task (and "" for all tasks): [sum, count] of rows with CPU time, then of rows with wall time only.
+  const sums = new Map<string, [number, number, number, number]>();
   for (const r of finished) {
     const s = rowCoreSeconds(r);
     if (s <= 0) continue;
-    const [a, k] = sum.get(r.task) ?? [0, 0];
-    sum.set(r.task, [a + s, k + 1]);
-    all += s;
-    n++;
+    for (const key of [r.task, ""]) {
+      const a = sums.get(key) ?? [0, 0, 0, 0];
+      if (r.seconds?.cpu) [a[0], a[1]] = [a[0] + s, a[1] + 1];
+      else [a[2], a[3]] = [a[2] + s, a[3] + 1];
+      sums.set(key, a);
+    }
   }
-  const fallback = n ? all / n : PRIOR_ROW_SECONDS;
+  const mean = (a: [number, number, number, number]) => (a[1] ? a[0] / a[1] : a[2] / a[3]);
+  const all = sums.get("");
   return (task) => {
-    const t = sum.get(task);
-    return t ? t[0] / t[1] : fallback;
+    const t = sums.get(task) ?? all;
+    return t ? mean(t) : PRIOR_ROW_SECONDS;
   };
 }
 

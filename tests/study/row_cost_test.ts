@@ -18,9 +18,12 @@ Deno.test("a row still to run is estimated from its own task's finished rows", (
   const per = costPerRow(finished);
   assert.equal(per("reacher"), 30);
   assert.equal(per("pusht"), 500);
-  // A task with no finished row: all tasks' mean.
-  assert.ok(Math.abs(per("wall") - (20 + 40 + 500) / 3) < 1e-9);
+  // A task with no finished row: all tasks' mean, of the rows with CPU time.
+  assert.equal(per("wall"), 30);
   assert.equal(estimateCoreSeconds(finished, [{ task: "reacher" }, { task: "pusht" }, { task: "pusht" }]), 1030);
+  // Once a task has rows with CPU time, its wall-only rows (slowed by whatever ran beside them) no longer count.
+  const later = [...finished, { task: "pusht", seconds: { total: 200, cpu: 90 } }];
+  assert.equal(costPerRow(later)("pusht"), 90);
 });
 
 Deno.test("before any row has finished, the prior", () => {
