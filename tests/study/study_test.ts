@@ -172,6 +172,8 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
   for (const n of ["I.", "II.", "III.", "IV.", "V."]) assert.match(md, new RegExp(`\\*\\*${n.replace(".", "\\.")} `));
   assert.match(md, /\*\*wall\*\*: fp32 \d+ KB/);
   assert.match(md, /\| gptq-w4g32 \| weight-only \|/);
+  assert.match(md, /\| 95% CI @3 \| final distance \| objective \| KB \|/);
+  assert.match(md, /\n\| fp32 \| reference \| [\d.]+ \| [\d.]+-[\d.]+ \| [\d.]+ \| [\d.]+ \| \d+ \|/);
   for (const fig of ["success_vs_bytes", "success_vs_latency", "alignment"]) {
     const svg = Deno.readTextFileSync(`${REPORT}/figures/${fig}.svg`);
     assert.match(svg, /^<svg/);
