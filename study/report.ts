@@ -341,7 +341,7 @@ export async function report(args: string[]): Promise<void> {
       ? `Not timed yet: ${untimed.length} deployable variant${untimed.length === 1 ? "" : "s"} of ${t} finished after ${
         lines ? "this table was measured" : "any speed run"
       } (${untimed.slice(0, 6).map((r) => r.id).join(", ")}${untimed.length > 6 ? ", ..." : ""}); ` +
-        `\`deno task study speed --in ${f.in} --tasks ${t}\` on a quiet machine measures them.`
+        `\`deno task study speed --in ${f.in} --tasks ${t} --missing\` on a quiet machine times them.`
       : "";
     if (!lines) {
       if (later) md.push(`### ${t}`, "", later, "");
