@@ -5,6 +5,7 @@
  *   deno task study report --in study/runs/NAME       # study/REPORT.md + plots
  *   deno task study speed --in study/runs/NAME        # latency and memory of the deployable variants vs fp32
  *   deno task study ship --in study/runs/NAME         # commit the chosen defaults to models/
+ *   deno task study bytes --in study/runs/NAME        # rows' bytes as today's quantizer writes their graphs
  *   deno task study all --out study/runs/NAME [--tasks ...] [--tier 1] [--candidates] [--report study]   # all four in turn
  *
  * `all` is the one command to rerun when the fp32 models change: rows measured on other fp32 models
@@ -187,6 +188,9 @@ if (import.meta.main) {
     } else if (cmd === "ship") {
       const { ship } = await import("./ship.ts");
       await ship(rest);
+    } else if (cmd === "bytes") {
+      const { refreshBytes } = await import("./refresh_bytes.ts");
+      await refreshBytes(rest);
     } else if (cmd === "all") await all(rest);
     else if (cmd === "sweep") await sweep(rest);
     else await sweep(Deno.args);

@@ -158,7 +158,8 @@ export function failed(row: RowResult, fp32: RowResult | undefined): boolean {
   return s <= 0.2 * ref;
 }
 
-function bytesOf(card: ModelCard) {
+/** The bytes a variant's graphs take on disk, per graph and in all. */
+export function bytesOf(card: ModelCard) {
   const e = card.files["encoder.onnx"].bytes, p = card.files["predictor.onnx"].bytes;
   const d = card.files["distance.onnx"]?.bytes; // the distance head: fp32, or quantized with the whole model
   return { encoder: e, predictor: p, ...(d ? { distance: d } : {}), total: e + p + (d ?? 0) };

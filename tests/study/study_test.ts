@@ -230,6 +230,32 @@ Deno.test("study speed + report: latency beside fp32 on every backend, the repor
   );
 });
 
+Deno.test("study bytes: stale bytes are brought up to date, results kept; a row whose graph changed is refused", async () => {
+  const dir = Deno.makeTempDirSync();
+  Deno.symlinkSync(`${OUT}/variants`, `${dir}/variants`);
+  for (const e of Deno.readDirSync(OUT)) {
+    if (e.isFile && /^rows.*\.jsonl$/.test(e.name)) Deno.copyFileSync(`${OUT}/${e.name}`, `${dir}/${e.name}`);
+  }
+  const before = currentRows(dir).rows, row = (id: string) => before.find((r) => r.id === id)!;
+  const rtn = row("rtn-w4g32"), gptq = row("gptq-w4g32");
+  const more = (r: typeof rtn) => ({ ...r.bytes!, total: r.bytes!.total + 40_000 });
+  // As an older quantizer recorded them: more bytes for the same graph; and for GPTQ a latent error its graph
+  // does not give (it computed something else then).
+  const stale = [
+    { ...rtn, bytes: more(rtn) },
+    { ...gptq, bytes: more(gptq), latent_error: { ...gptq.latent_error!, step5: 2 * gptq.latent_error!.step5 } },
+  ];
+  Deno.writeTextFileSync(`${dir}/rows.jsonl`, stale.map((r) => JSON.stringify(r) + "\n").join(""), { append: true });
+  const r = await study("bytes", "--in", dir, "--tasks", "wall");
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /bytes: 1 rows refreshed, 1 already right, 1 to rerun/);
+  assert.match(r.err, /^error: .*to rerun: wall\/gptq-w4g32$/m);
+  const after = currentRows(dir).rows;
+  assert.deepEqual(after.find((x) => x.id === "rtn-w4g32"), rtn, "the row as it was, with today's bytes");
+  assert.deepEqual(after.find((x) => x.id === "gptq-w4g32"), stale[1], "left as it is");
+  assert.deepEqual(after.find((x) => x.id === "rtn-w8a8dyn"), row("rtn-w8a8dyn"));
+});
+
 Deno.test("study all: sweep, speed, ship and report in one command, on a models folder of its own", async () => {
   const models = Deno.makeTempDirSync(), out = Deno.makeTempDirSync(), report = Deno.makeTempDirSync();
   Deno.mkdirSync(`${models}/wall/fp32`, { recursive: true });
