@@ -63,6 +63,10 @@ const SWEEP_FLAGS = {
     help: `run only these row families (comma-separated: ${FAMILIES.join(", ")}); fp32 always runs`,
   },
   models: { type: "string", default: "models", help: "folder of <task>/fp32 models" },
+  rerun: {
+    type: "string",
+    help: "run just these rows (comma-separated ids), again where finished (e.g. those `study bytes` names)",
+  },
 } as const;
 
 function sweep(args: string[]) {
@@ -81,8 +85,12 @@ async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
   const all = buildGrid(f.grid, tasks, (t) => hasDistanceHead(t, f.models));
   // fp32 always runs: the pruning rule and every comparison read it.
   const families = f.families === undefined ? undefined : new Set<string>(listFlag(f.families, "families", FAMILIES));
+  const again = f.rerun === undefined ? undefined : new Set(f.rerun.split(",").filter(Boolean));
+  const unknown = [...again ?? []].filter((id) => !all.some((r) => r.id === id));
+  if (unknown.length) throw new CliError(`--rerun: not rows of the ${f.grid} grid on ${tasks}: ${unknown.join(", ")}`);
   const rows = runOrder(shardRows(all, index, count)).filter((r) =>
-    (f.tier === undefined || r.tier <= f.tier) && (families === undefined || families.has(r.family) || r.id === "fp32")
+    (f.tier === undefined || r.tier <= f.tier) &&
+    (families === undefined || families.has(r.family) || r.id === "fp32") && (again === undefined || again.has(r.id))
   );
   Deno.mkdirSync(out, { recursive: true });
   const file = count === 1 ? `${out}/rows.jsonl` : `${out}/rows.shard-${index}-of-${count}.jsonl`;
@@ -94,7 +102,7 @@ async function runSweep(f: Flags<typeof SWEEP_FLAGS>) {
   if (current.stale) {
     console.error(`study: ${current.stale} rows in ${out} measured other fp32 models or oracle settings: they rerun`);
   }
-  const todo = rows.filter((r) => !done.has(rowKey(r)));
+  const todo = rows.filter((r) => !done.has(rowKey(r)) || again?.has(r.id));
   const finished = [...done.values()];
   const perRow = costPerRow(finished);
   const gridHours = estimateCoreSeconds(finished, all) / 3600;

@@ -98,6 +98,21 @@ Deno.test("study --grid quick: every row once, with success, intervals, objectiv
   const retried = currentRows(OUT).rows.filter((x) => x.id === "rtn-w8a8dyn");
   assert.deepEqual(retried.map((x) => x.status), ["done"], "one row: the retried line");
 
+  // --rerun runs the named rows again though finished; the new line wins, and the protocol is deterministic.
+  const re = await study(
+    ...["--grid", "quick", "--tasks", "wall", "--rerun", "rtn-w4g32", "--episodes", "3", "--budget", "3", "--out", OUT],
+  );
+  assert.equal(re.code, 0, re.err);
+  assert.match(re.err, /1 rows, 1 to run/);
+  const runs = readRows(OUT).filter((x) => x.id === "rtn-w4g32");
+  assert.ok(runs.length >= 2);
+  const { seconds: _a, finished_at: _b, ...first } = runs.at(-2)!,
+    { seconds: _c, finished_at: _d, ...second } = runs.at(-1)!;
+  assert.deepEqual({ ...second, plan_ms_p50: 0 }, { ...first, plan_ms_p50: 0 });
+  const nope = await study("--grid", "quick", "--tasks", "wall", "--rerun", "rtn-w4g33", "--out", OUT);
+  assert.equal(nope.code, 2);
+  assert.match(nope.err, /--rerun: not rows of the quick grid on wall: rtn-w4g33/);
+
   // --tier 0 keeps the references only (tier 1 adds the default's candidates).
   const refs = await study(
     "--grid",
