@@ -17,24 +17,35 @@ import { CliError, listFlag, parseFlags } from "../lib/cli.ts";
 import { TASK_NAMES, type TaskName } from "../tasks/task.ts";
 import { buildGrid, hasDistanceHead } from "./grid.ts";
 import { latentError } from "./latent_error.ts";
-import { bytesOf, currentRows, rowKey, type RowResult, variantDir } from "./sweep.ts";
+import { basisCache, bytesOf, currentRows, rowKey, type RowResult, variantDir } from "./sweep.ts";
 
 /** Latent errors are recorded to 4 significant digits: equal within rounding means the same computation. */
 const SAME_LATENT_ERROR = 1e-3;
 
-/** For each row key, the rows*.jsonl file in `dir` that holds its last line (files are read in name order). */
-export function lastLineFiles(dir: string): Map<string, string> {
+/**
+ * For each row key, the rows*.jsonl file in `dir` holding the line that counts (currentRows: the latest by
+ * finish time, of equal times the one read last, among lines `counts` keeps, e.g. today's basis): a refreshed line
+ * appended there, keeping that time, counts next.
+ */
+export function lastLineFiles(dir: string, counts: (r: RowResult) => boolean = () => true): Map<string, string> {
   const files = [...Deno.readDirSync(dir)].filter((e) => e.isFile && /^rows.*\.jsonl$/.test(e.name))
     .map((e) => e.name).sort();
-  const where = new Map<string, string>();
+  const where = new Map<string, [string, string]>();
   for (const name of files) {
     for (const l of Deno.readTextFileSync(`${dir}/${name}`).split("\n")) {
+      let r: RowResult;
       try {
-        if (l.trim()) where.set(rowKey(JSON.parse(l)), name);
-      } catch { /* a cut line: readRows skips it too */ }
+        if (!l.trim()) continue;
+        r = JSON.parse(l);
+      } catch {
+        continue; // a cut line: readRows skips it too
+      }
+      if (!counts(r)) continue;
+      const seen = where.get(rowKey(r)), t = r.finished_at ?? "";
+      if (!seen || t >= seen[1]) where.set(rowKey(r), [name, t]);
     }
   }
-  return where;
+  return new Map([...where].map(([k, [name]]) => [k, name]));
 }
 
 function sameLatentError(a: RowResult["latent_error"], b: RowResult["latent_error"]): boolean {
@@ -57,7 +68,8 @@ export async function refreshBytes(args: string[]): Promise<void> {
   const todo = rows.filter((r) =>
     tasks.includes(r.task as TaskName) && r.status === "done" && r.kind === "quant" && r.deployable
   );
-  const where = lastLineFiles(f.in), refs = new Map<string, WorldModel>();
+  const basisOf = basisCache(f.models);
+  const where = lastLineFiles(f.in, (r) => r.basis === basisOf(r.task, r.kind)), refs = new Map<string, WorldModel>();
   let same = 0, refreshed = 0;
   const rerun: string[] = [];
   console.error(`bytes: ${todo.length} deployable rows to check in ${f.in}`);

@@ -144,8 +144,14 @@ export function basisCache(models = "models"): (task: string, kind: RowResult["k
 export function currentRows(out: string, models = "models"): { rows: RowResult[]; stale: number } {
   const basisOf = basisCache(models);
   const all = readRows(out), fresh = all.filter((r) => r.basis === basisOf(r.task, r.kind));
-  // A row measured again (a skipped row retried, a row rerun by hand) counts once: its last line.
-  const last = new Map(fresh.map((r) => [rowKey(r), r]));
+  // A row measured again (a skipped row retried, a row rerun by hand, maybe by another shard into another file)
+  // counts once: its latest line by finish time, and of lines finished together (or never: pruned, skipped),
+  // the one read last.
+  const last = new Map<string, RowResult>();
+  for (const r of fresh) {
+    const seen = last.get(rowKey(r));
+    if (!seen || (r.finished_at ?? "") >= (seen.finished_at ?? "")) last.set(rowKey(r), r);
+  }
   return { rows: fresh.filter((r) => last.get(rowKey(r)) === r), stale: all.length - fresh.length };
 }
 

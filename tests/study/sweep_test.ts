@@ -1,7 +1,7 @@
-// The sweep's bookkeeping: which cached variant may be reused, and what a row's basis covers.
+// The sweep's bookkeeping: which cached variant may be reused, what a row's basis covers, which line of a row counts.
 import assert from "node:assert/strict";
 import { loadModelCard, type ModelCard } from "../../agent/model_card.ts";
-import { builtFrom, rowBasis, variantDir } from "../../study/sweep.ts";
+import { builtFrom, currentRows, rowBasis, variantDir } from "../../study/sweep.ts";
 import type { RowSpec } from "../../study/grid.ts";
 
 const fp32 = loadModelCard("models/wall/fp32");
@@ -77,4 +77,27 @@ Deno.test("variantDir: a cached variant built by other steps is rebuilt, one bui
   await variantDir(grown, "models/wall/fp32", { out });
   const card = loadModelCard(dir) as ModelCard & { quantization: { modules: Record<string, unknown> } };
   assert.ok("distance" in card.quantization.modules, "rebuilt with the head");
+});
+
+Deno.test("currentRows: a row run again counts by its latest line, whichever shard's file holds it", () => {
+  const dir = Deno.makeTempDirSync(), basis = rowBasis("wall", "quant", "models");
+  const line = (success: number, finished_at?: string, status = "done") =>
+    JSON.stringify({
+      id: "omse-w8a8",
+      task: "wall",
+      kind: "quant",
+      status,
+      basis,
+      success: { "50": success },
+      finished_at,
+    }) +
+    "\n";
+  // Rerun on another day into rows.jsonl, which sorts before the shard file that holds the first run.
+  Deno.writeTextFileSync(`${dir}/rows.shard-0-of-2.jsonl`, line(0.86, "2026-12-02T11:55:10.159Z"));
+  Deno.writeTextFileSync(`${dir}/rows.jsonl`, line(0.88, "2026-12-05T14:47:52.366Z"));
+  assert.equal(currentRows(dir).rows[0].success!["50"], 0.88);
+  // Lines finished together (a line rewritten with refreshed bytes keeps its time): the one read last.
+  Deno.writeTextFileSync(`${dir}/rows.jsonl`, line(0.9, "2026-12-05T14:47:52.366Z"), { append: true });
+  assert.equal(currentRows(dir).rows[0].success!["50"], 0.9);
+  assert.equal(currentRows(dir).rows.length, 1);
 });
