@@ -138,7 +138,10 @@ function speedTable(speed: SpeedRow[], rows: RowResult[], task: string): string 
   const mine = speed.filter((s) => s.task === task);
   if (!mine.length) return null;
   const ids = [...new Set(mine.map((s) => s.id))];
-  const bytesOf = (id: string) => mine.find((s) => s.id === id)!.bytes;
+  // The row's bytes where there is one: a speed line keeps those of the graph it timed, which `study bytes` may
+  // since have brought up to date in the row (same computation, smaller graph).
+  const bytesOf = (id: string) =>
+    rows.find((r) => r.task === task && r.id === id)?.bytes?.total ?? mine.find((s) => s.id === id)!.bytes;
   ids.sort((a, b) => (a === "fp32" ? -1 : b === "fp32" ? 1 : bytesOf(a) - bytesOf(b)));
   const backends = ["web-1t", "web-2t", "node"];
   const cell = (id: string, b: string) => {
