@@ -8,7 +8,7 @@
  * report for no reason of their own. Each deployable row's variant is built again (or reused from
  * <in>/variants); where its bytes differ from the row's, its open-loop latent error is measured again and
  * must equal the recorded one (the same computation, only stored differently). Then a line with the new
- * bytes is appended to the file holding the row's last line (the last line of a row wins). A row whose
+ * bytes is appended to the file holding the row's line that counts (`currentRows`), which it then replaces. A row whose
  * graph now computes something else is left as it is and named, to be rerun (exit code 2).
  */
 import { loadModelCard } from "../agent/model_card.ts";
@@ -17,36 +17,10 @@ import { CliError, listFlag, parseFlags } from "../lib/cli.ts";
 import { TASK_NAMES, type TaskName } from "../tasks/task.ts";
 import { buildGrid, hasDistanceHead } from "./grid.ts";
 import { latentError } from "./latent_error.ts";
-import { basisCache, bytesOf, currentRows, rowKey, type RowResult, variantDir } from "./sweep.ts";
+import { bytesOf, currentRows, rowKey, type RowResult, variantDir } from "./sweep.ts";
 
 /** Latent errors are recorded to 4 significant digits: equal within rounding means the same computation. */
 const SAME_LATENT_ERROR = 1e-3;
-
-/**
- * For each row key, the rows*.jsonl file in `dir` holding the line that counts (currentRows: the latest by
- * finish time, of equal times the one read last, among lines `counts` keeps, e.g. today's basis): a refreshed line
- * appended there, keeping that time, counts next.
- */
-export function lastLineFiles(dir: string, counts: (r: RowResult) => boolean = () => true): Map<string, string> {
-  const files = [...Deno.readDirSync(dir)].filter((e) => e.isFile && /^rows.*\.jsonl$/.test(e.name))
-    .map((e) => e.name).sort();
-  const where = new Map<string, [string, string]>();
-  for (const name of files) {
-    for (const l of Deno.readTextFileSync(`${dir}/${name}`).split("\n")) {
-      let r: RowResult;
-      try {
-        if (!l.trim()) continue;
-        r = JSON.parse(l);
-      } catch {
-        continue; // a cut line: readRows skips it too
-      }
-      if (!counts(r)) continue;
-      const seen = where.get(rowKey(r)), t = r.finished_at ?? "";
-      if (!seen || t >= seen[1]) where.set(rowKey(r), [name, t]);
-    }
-  }
-  return new Map([...where].map(([k, [name]]) => [k, name]));
-}
 
 function sameLatentError(a: RowResult["latent_error"], b: RowResult["latent_error"]): boolean {
   if (!a || !b) return false;
@@ -63,13 +37,12 @@ export async function refreshBytes(args: string[]): Promise<void> {
   }, "deno task study bytes --in DIR: rows' bytes as today's quantizer writes their graphs (results kept)");
   const tasks = listFlag(f.tasks, "tasks", TASK_NAMES);
   const grid = buildGrid("paper", tasks, (t) => hasDistanceHead(t, f.models));
-  const { rows } = currentRows(f.in, f.models);
+  const { rows, fileOf } = currentRows(f.in, f.models);
   // onnxruntime's graphs (peer rows) are its own quantizer's output, and simulated graphs are not deployed.
   const todo = rows.filter((r) =>
     tasks.includes(r.task as TaskName) && r.status === "done" && r.kind === "quant" && r.deployable
   );
-  const basisOf = basisCache(f.models);
-  const where = lastLineFiles(f.in, (r) => r.basis === basisOf(r.task, r.kind)), refs = new Map<string, WorldModel>();
+  const refs = new Map<string, WorldModel>();
   let same = 0, refreshed = 0;
   const rerun: string[] = [];
   console.error(`bytes: ${todo.length} deployable rows to check in ${f.in}`);
@@ -96,7 +69,7 @@ export async function refreshBytes(args: string[]): Promise<void> {
       );
       continue;
     }
-    Deno.writeTextFileSync(`${f.in}/${where.get(rowKey(r))}`, JSON.stringify({ ...r, bytes }) + "\n", {
+    Deno.writeTextFileSync(`${f.in}/${fileOf.get(rowKey(r))}`, JSON.stringify({ ...r, bytes }) + "\n", {
       append: true,
     });
     refreshed++;

@@ -83,9 +83,9 @@ export function wilson(k: number, n: number, z = 1.96): [number, number] {
   return [+Math.max(0, c - h).toFixed(4), +Math.min(1, c + h).toFixed(4)];
 }
 
-/** Every finished line of every JSONL file in `out` (all shards). */
-export function readRows(out: string): RowResult[] {
-  const rows: RowResult[] = [];
+/** Every finished line of every JSONL file in `out` (all shards), with the file it is in, in read order. */
+export function readRowLines(out: string): { row: RowResult; file: string }[] {
+  const lines: { row: RowResult; file: string }[] = [];
   let entries: Deno.DirEntry[] = [];
   try {
     entries = [...Deno.readDirSync(out)];
@@ -98,11 +98,16 @@ export function readRows(out: string): RowResult[] {
     for (const l of Deno.readTextFileSync(`${out}/${e.name}`).split("\n")) {
       if (!l.trim()) continue;
       try {
-        rows.push(JSON.parse(l));
+        lines.push({ row: JSON.parse(l), file: e.name });
       } catch { /* a line cut by a kill: that row reruns */ }
     }
   }
-  return rows;
+  return lines;
+}
+
+/** Every finished line of every JSONL file in `out` (all shards). */
+export function readRows(out: string): RowResult[] {
+  return readRowLines(out).map((l) => l.row);
 }
 
 export const rowKey = (r: { task: string; id: string }) => `${r.task}/${r.id}`;
@@ -140,19 +145,29 @@ export function basisCache(models = "models"): (task: string, kind: RowResult["k
   };
 }
 
-/** The rows of `out` measured on today's models and oracle (see `rowBasis`), and how many are stale. */
-export function currentRows(out: string, models = "models"): { rows: RowResult[]; stale: number } {
+/**
+ * The rows of `out` measured on today's models and oracle (see `rowBasis`), how many lines are stale, and the
+ * file holding each row's line (a line appended there with the same finish time counts next).
+ */
+export function currentRows(
+  out: string,
+  models = "models",
+): { rows: RowResult[]; stale: number; fileOf: Map<string, string> } {
   const basisOf = basisCache(models);
-  const all = readRows(out), fresh = all.filter((r) => r.basis === basisOf(r.task, r.kind));
+  const all = readRowLines(out), fresh = all.filter(({ row: r }) => r.basis === basisOf(r.task, r.kind));
   // A row measured again (a skipped row retried, a row rerun by hand, maybe by another shard into another file)
   // counts once: its latest line by finish time, and of lines finished together (or never: pruned, skipped),
   // the one read last.
-  const last = new Map<string, RowResult>();
-  for (const r of fresh) {
-    const seen = last.get(rowKey(r));
-    if (!seen || (r.finished_at ?? "") >= (seen.finished_at ?? "")) last.set(rowKey(r), r);
+  const last = new Map<string, { row: RowResult; file: string }>();
+  for (const l of fresh) {
+    const seen = last.get(rowKey(l.row));
+    if (!seen || (l.row.finished_at ?? "") >= (seen.row.finished_at ?? "")) last.set(rowKey(l.row), l);
   }
-  return { rows: fresh.filter((r) => last.get(rowKey(r)) === r), stale: all.length - fresh.length };
+  return {
+    rows: fresh.filter((l) => last.get(rowKey(l.row)) === l).map((l) => l.row),
+    stale: all.length - fresh.length,
+    fileOf: new Map([...last].map(([k, l]) => [k, l.file])),
+  };
 }
 
 /** Did a row fail badly enough to decide the rows it prunes? */

@@ -29,16 +29,21 @@ export function setting(r: RowResult) {
 /** Below this fp32 success a task cannot show what quantization does to success (pusht: 0.06). */
 export const MIN_FP32_SUCCESS = 0.3;
 
+/** fp32's success on a task (undefined before its row has run). */
+function fp32Success(rows: RowResult[], task: string): number | undefined {
+  return final(rows.find((r) => r.task === task && r.id === "fp32" && r.status === "done") ?? {} as RowResult);
+}
+
 /** fp32's success on a task where it is high enough to compare against, else undefined. */
 function solvedBy(rows: RowResult[], task: string): number | undefined {
-  const ref = final(rows.find((r) => r.task === task && r.id === "fp32" && r.status === "done") ?? {} as RowResult);
+  const ref = fp32Success(rows, task);
   return ref !== undefined && ref >= MIN_FP32_SUCCESS ? ref : undefined;
 }
 
 /** Says which tasks with rows of the kind a verdict compares were left out, and why. */
 function leftOut(rows: RowResult[], considered: RowResult[]): string {
   const out = [...new Set(considered.map((r) => r.task))].filter((t) => solvedBy(rows, t) === undefined).map((t) => {
-    const ref = final(rows.find((r) => r.task === t && r.id === "fp32" && r.status === "done") ?? {} as RowResult);
+    const ref = fp32Success(rows, t);
     return `${t} (fp32 ${ref === undefined ? "not run" : `succeeds ${f2(ref)}`})`;
   });
   return out.length ? `; left out, success too rare to compare: ${out.join(", ")}` : "";
