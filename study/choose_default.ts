@@ -12,6 +12,11 @@ import type { RowResult } from "./sweep.ts";
 export const MAX_NET_LOSS = 2;
 export const MAX_SLOWDOWN = 1.25;
 
+/** The issue's goal for a default, beyond the rule: at most this share of fp32's bytes... */
+export const SIZE_GOAL = 0.2;
+/** ...with success at most this far below fp32's (3 points; the rule's 2 episodes of 50 allow 4). */
+export const SUCCESS_GOAL = 0.03;
+
 /** One latency measurement of the speed run (`deno task study speed`). */
 export interface SpeedRow {
   task: string;
@@ -48,6 +53,8 @@ export function netLoss(row: RowResult, fp32: RowResult): number {
 
 export interface Candidate {
   id: string;
+  /** "whole": every layer quantized; other families leave the patch embedding, embeddings and heads fp32. */
+  family: RowResult["family"];
   bytes: number;
   success: number;
   net_loss: number;
@@ -85,7 +92,16 @@ export function chooseDefault(task: string, rows: RowResult[], speed: SpeedRow[]
       : slowdown > MAX_SLOWDOWN
       ? `${slowdown}x fp32's replan time (> ${MAX_SLOWDOWN})`
       : undefined;
-    return { id: r.id, bytes: r.bytes!.total, success: final(r), net_loss: loss, slowdown, eligible: !why, why };
+    return {
+      id: r.id,
+      family: r.family,
+      bytes: r.bytes!.total,
+      success: final(r),
+      net_loss: loss,
+      slowdown,
+      eligible: !why,
+      why,
+    };
   }).sort((a, b) => a.bytes - b.bytes || b.success - a.success);
   return {
     task,
@@ -93,4 +109,46 @@ export function chooseDefault(task: string, rows: RowResult[], speed: SpeedRow[]
     chosen: candidates.find((c) => c.eligible) ?? null,
     candidates,
   };
+}
+
+/**
+ * Whether the choice meets the success half of the goal and, where it does not, the smallest variant
+ * that would (within the latency bound or not timed yet) and what keeps that one from the size half.
+ */
+export function successGoal(c: Choice): string | null {
+  if (!c.chosen) return null;
+  const eps = 1e-9, pts = (x: number) => (100 * x).toFixed(0);
+  const gap = c.fp32.success - c.chosen.success;
+  if (gap <= SUCCESS_GOAL + eps) {
+    return `Its success is within the ${pts(SUCCESS_GOAL)}-point goal (${pts(Math.max(gap, 0))} points below fp32's).`;
+  }
+  const out = [
+    `Its success is ${pts(gap)} points below fp32's, outside the ${
+      pts(SUCCESS_GOAL)
+    }-point goal (the rule allows ${MAX_NET_LOSS} episodes net, ${pts(MAX_NET_LOSS / 50)} points of 50).`,
+  ];
+  const within = c.candidates.find((x) =>
+    c.fp32.success - x.success <= SUCCESS_GOAL + eps && (x.slowdown === null || x.slowdown <= MAX_SLOWDOWN)
+  );
+  if (!within) return out.concat(" No deployable variant is within it.").join("");
+  const share = within.bytes / c.fp32.bytes;
+  out.push(
+    ` The smallest deployable variant within it is ${within.id}, ${(within.bytes / 1024).toFixed(0)} KB (${
+      pts(share)
+    }% of fp32${within.slowdown === null ? "; latency not timed yet" : `, ${within.slowdown}x fp32's replan time`})`,
+  );
+  if (share <= SIZE_GOAL + eps) return out.concat(", which meets both goals.").join("");
+  out.push(`, over the ${pts(SIZE_GOAL)}% size goal`);
+  if (within.family !== "whole") {
+    out.push(
+      ": it quantizes the transformer blocks only and keeps the patch embedding, action/proprio embeddings and heads fp32",
+    );
+    const inGoal = (x: Candidate) => c.fp32.success - x.success <= SUCCESS_GOAL + eps;
+    if (!c.candidates.some((x) => x.family === "whole" && inGoal(x))) {
+      out.push(", and no variant quantizing those layers too is within the success goal");
+    }
+  }
+  out.push(".");
+  out.push(" No deployable variant measured meets both goals.");
+  return out.join("");
 }

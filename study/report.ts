@@ -14,7 +14,9 @@ import {
   MAX_SLOWDOWN,
   netLoss,
   readSpeedFile,
+  SIZE_GOAL,
   type SpeedRow,
+  successGoal,
 } from "./choose_default.ts";
 import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes, successVsLatency } from "./figures.ts";
 import { type GraphBudget, modelBudget } from "./byte_budget.ts";
@@ -169,9 +171,6 @@ function speedTable(speed: SpeedRow[], rows: RowResult[], task: string): string 
   return lines.join("\n");
 }
 
-/** The issue's size goal for a default, as a share of fp32's bytes. */
-const SIZE_GOAL = 0.2;
-
 /** Where the chosen default's bytes are, and what keeps it above the size goal (read from the shipped files). */
 function budgetSection(c: Choice, dir: string): string | null {
   let graphs: GraphBudget[];
@@ -311,6 +310,8 @@ export async function report(args: string[]): Promise<void> {
     md.push(`- ${choiceSection(c)}`);
     const budget = c.chosen ? budgetSection(c, `${f.models}/${t}/${c.chosen.id}`) : null;
     if (budget) md.push("", `  ${budget}`);
+    const goal = successGoal(c);
+    if (goal) md.push("", `  ${goal}`);
   }
   md.push(
     "",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chooseDefault, netLoss, type SpeedRow } from "../../study/choose_default.ts";
+import { chooseDefault, netLoss, type SpeedRow, successGoal } from "../../study/choose_default.ts";
 import { type RowResult, wilson } from "../../study/sweep.ts";
 
 function row(id: string, solved: (number | null)[], bytes: number, extra: Partial<RowResult> = {}): RowResult {
@@ -55,6 +55,32 @@ Deno.test("chooseDefault(): the fewest bytes within the loss and slowdown limits
   // Without a latency measurement nothing can be chosen.
   assert.equal(chooseDefault("wall", rows, [])!.chosen, null);
   assert.equal(chooseDefault("pusht", rows, []), null, "no fp32 row, no choice");
+});
+
+Deno.test("successGoal(): within 3 points of fp32, and where not, the smallest variant that is and what keeps it large", () => {
+  const solved = (k: number) => Array.from({ length: 50 }, (_, i) => (i < k ? 1 : null));
+  const fp32 = row("fp32", solved(50), 1000);
+  const whole = (id: string, k: number, bytes: number) => row(id, solved(k), bytes, { family: "whole" });
+  const timed = (ids: string[]) => [speed("fp32", 100), ...ids.map((id) => speed(id, 105))];
+  // The rule takes 48 of 50 (4 points below); the goal's 3 points need 49, here only a block-only variant at 40%.
+  const rows = [fp32, whole("w4-whole", 48, 150), whole("w3-whole", 40, 120), row("w4", solved(49), 400)];
+  const missed = chooseDefault("wall", rows, timed(["w4-whole", "w3-whole", "w4"]))!;
+  assert.equal(missed.chosen!.id, "w4-whole");
+  const text = successGoal(missed)!;
+  assert.match(text, /4 points below fp32's, outside the 3-point goal/);
+  assert.match(text, /smallest deployable variant within it is w4, 0 KB \(40% of fp32, 1.05x/);
+  assert.match(text, /keeps the patch embedding, action\/proprio embeddings and heads fp32, and no variant quantizing/);
+  assert.match(text, /No deployable variant measured meets both goals/);
+  // A whole-model variant within 3 points and 20% of the bytes meets both; one not timed yet still counts.
+  const both = chooseDefault("wall", [...rows, whole("w4g16-whole", 49, 190)], timed(["w4-whole", "w4"]))!;
+  assert.match(
+    successGoal(both)!,
+    /within it is w4g16-whole, 0 KB \(19% of fp32; latency not timed yet\), which meets both goals/,
+  );
+  // A choice within 3 points says so; no choice, nothing to say.
+  const met = chooseDefault("wall", [fp32, whole("w4-whole", 49, 150)], timed(["w4-whole"]))!;
+  assert.equal(successGoal(met), "Its success is within the 3-point goal (2 points below fp32's).");
+  assert.equal(successGoal(chooseDefault("wall", rows, [])!), null);
 });
 
 Deno.test("wilson(): the 95% score interval", () => {
