@@ -112,14 +112,16 @@ export function chooseDefault(task: string, rows: RowResult[], speed: SpeedRow[]
 }
 
 /**
- * Whether the choice meets the success half of the goal and, where it does not, the smallest variant
- * that would (within the latency bound or not timed yet) and what keeps that one from the size half.
+ * Whether the choice meets the success half of the goal and, where it does not, the smallest of `candidates`
+ * (the choice's own, or the same rows with more of them timed) that would (within the latency bound or not
+ * timed yet) and what keeps that one from the size half.
  */
-export function successGoal(c: Choice): string | null {
+export function successGoal(c: Choice, candidates: Candidate[] = c.candidates): string | null {
   if (!c.chosen) return null;
   const eps = 1e-9, pts = (x: number) => (100 * x).toFixed(0);
+  const inGoal = (x: { success: number }) => c.fp32.success - x.success <= SUCCESS_GOAL + eps;
   const gap = c.fp32.success - c.chosen.success;
-  if (gap <= SUCCESS_GOAL + eps) {
+  if (inGoal(c.chosen)) {
     return `Its success is within the ${pts(SUCCESS_GOAL)}-point goal (${pts(Math.max(gap, 0))} points below fp32's).`;
   }
   const out = [
@@ -127,9 +129,7 @@ export function successGoal(c: Choice): string | null {
       pts(SUCCESS_GOAL)
     }-point goal (the rule allows ${MAX_NET_LOSS} episodes net, ${pts(MAX_NET_LOSS / 50)} points of 50).`,
   ];
-  const within = c.candidates.find((x) =>
-    c.fp32.success - x.success <= SUCCESS_GOAL + eps && (x.slowdown === null || x.slowdown <= MAX_SLOWDOWN)
-  );
+  const within = candidates.find((x) => inGoal(x) && (x.slowdown === null || x.slowdown <= MAX_SLOWDOWN));
   if (!within) return out.concat(" No deployable variant is within it.").join("");
   const share = within.bytes / c.fp32.bytes;
   out.push(
@@ -143,8 +143,7 @@ export function successGoal(c: Choice): string | null {
     out.push(
       ": it quantizes the transformer blocks only and keeps the patch embedding, action/proprio embeddings and heads fp32",
     );
-    const inGoal = (x: Candidate) => c.fp32.success - x.success <= SUCCESS_GOAL + eps;
-    if (!c.candidates.some((x) => x.family === "whole" && inGoal(x))) {
+    if (!candidates.some((x) => x.family === "whole" && inGoal(x))) {
       out.push(", and no variant quantizing those layers too is within the success goal");
     }
   }

@@ -37,9 +37,9 @@ import {
 } from "./verdicts.ts";
 
 /** Lines of `first`, then those of `second` for tasks `first` has none of. */
-function preferring(first: SpeedRow[], second: SpeedRow[]): SpeedRow[] {
-  const have = new Set(first.map((s) => s.task));
-  return [...first, ...second.filter((s) => !have.has(s.task))];
+function preferring(first: SpeedRow[], second: SpeedRow[], key = (s: SpeedRow) => s.task): SpeedRow[] {
+  const have = new Set(first.map(key));
+  return [...first, ...second.filter((s) => !have.has(key(s)))];
 }
 
 /**
@@ -311,9 +311,8 @@ export async function report(args: string[]): Promise<void> {
     const budget = c.chosen ? budgetSection(c, `${f.models}/${t}/${c.chosen.id}`) : null;
     if (budget) md.push("", `  ${budget}`);
     // The rule's paired timings first; the full table for variants they leave out.
-    const key = (s: SpeedRow) => `${s.task}/${s.id}/${s.backend}`, paired = new Set(speed.map(key));
-    const timed = chooseDefault(t, rows, [...speed, ...table.filter((s) => !paired.has(key(s)))])!;
-    const goal = successGoal({ ...timed, chosen: c.chosen });
+    const timed = preferring(speed, table, (s) => `${s.task}/${s.id}/${s.backend}`);
+    const goal = successGoal(c, chooseDefault(t, rows, timed)!.candidates);
     if (goal) md.push("", `  ${goal}`);
   }
   md.push(
