@@ -17,27 +17,34 @@ import { createApp } from "./agent/http/app.ts";
 import { readConfig } from "./agent/http/config.ts";
 import { LocalExecutor, WorkerExecutor } from "./agent/http/executors.ts";
 import { PlanQueue } from "./agent/http/plan_queue.ts";
-import { loadModelCard, type ModelCard } from "./agent/model_card.ts";
+import { loadModelCard, type ModelCard } from "./model/model_card.ts";
 import { WorldModel } from "./agent/world_model.ts";
 import { encodeBase64 } from "./lib/base64.ts";
 import { UserError } from "./lib/errors.ts";
 import { envVar, exit, onSignal, readText, serveHttp } from "./lib/platform.ts";
 import { encodePng } from "./lib/png.ts";
-import { evaluationEpisode } from "./tasks/evaluation.ts";
-import { getTask } from "./tasks/registry.ts";
+import { taskSpec } from "./tasks/specs.ts";
 
 /** Where models/ lives: beside the bundle (dist/edgewm.js), or the working directory when run from source. */
 const HOME = import.meta.url.endsWith(".js") ? decodeURIComponent(new URL(".", import.meta.url).pathname) : "";
 
-/** A plan request for the first model's task that the server answers (shown by /docs). */
-function exampleRequest(card: ModelCard) {
+/**
+ * A plan request for the first model's task that the server answers (shown by /docs). It renders an
+ * evaluation episode with the task's simulator, imported only when the document is first asked for,
+ * so a server that plans serves no physics engine it does not use. A task without a simulator (a
+ * user's own) gets none: /docs then fills the schema's defaults.
+ */
+async function exampleRequest(card: ModelCard): Promise<unknown> {
+  if (!taskSpec(card.task)) return undefined;
+  const { getTask } = await import("./tasks/registry.ts");
+  const { evaluationEpisode } = await import("./tasks/evaluation.ts");
   const task = getTask(card.task), ep = evaluationEpisode(task, 0, 0), S = card.image_size;
   const png = (s: Float64Array) => encodeBase64(encodePng(task.render(s, S), S, S));
   return {
     task: card.task,
     observation: { image: { png: png(ep.start) }, proprio: Array.from(task.proprio(ep.start)) },
     goal: { image: { png: png(ep.goal) }, proprio: Array.from(task.proprio(ep.goal)) },
-    planner: { preset: "fast" },
+    planner: {},
     seed: 0,
   };
 }
@@ -71,7 +78,7 @@ try {
     maxBodyBytes: config.maxBodyBytes,
     deadlineMs: config.deadlineMs,
     corsOrigins: config.corsOrigins,
-    example: exampleRequest([...cards.values()][0]),
+    example: () => exampleRequest([...cards.values()][0]),
   });
   const server = await serveHttp({
     port: config.port,

@@ -6,6 +6,8 @@
  *
  *   deno task bench [--model models/wall/fp32,models/wall/rtn-w4g32] [--plans 20] [--preset fast]
  *
+ * Each model plans with its own served planner unless planner flags (agent/planner_flags.ts) say otherwise.
+ *
  * Backends: onnxruntime-web with 1 and 2 threads (separate processes, since
  * the wasm thread count is fixed at first use), and onnxruntime-node.
  */
@@ -13,10 +15,12 @@ import { parseFlags, runCli } from "../lib/cli.ts";
 import { getTask } from "../tasks/registry.ts";
 import { Rng } from "../lib/rng.ts";
 import { evaluationEpisode } from "../tasks/evaluation.ts";
-import { percentile } from "./eval.ts";
-import { PRESETS, worldModelPlanner } from "./planners/world_model_planner.ts";
+import { percentile } from "../lib/stats.ts";
+import { worldModelPlanner } from "./planners/world_model_planner.ts";
+import { cardPreset, describePlanner, type PlannerOptions } from "../model/planner_options.ts";
+import { PLANNER_FLAGS, plannerFromFlags } from "./planner_flags.ts";
 import { type BackendName, WorldModel } from "./world_model.ts";
-import type { ModelCard } from "./model_card.ts";
+import type { ModelCard } from "../model/model_card.ts";
 
 /** Multiply-adds x 2 of one predictor call per sample (dense layers + attention). */
 export function predictorFlops(card: ModelCard): number {
@@ -33,9 +37,10 @@ async function measure(
   backend: BackendName,
   threads: number,
   plans: number,
-  preset: keyof typeof PRESETS,
+  options: PlannerOptions,
 ) {
   const model = await WorldModel.load(dir, { backend, threads });
+  const preset = plannerFromFlags(options, cardPreset(model.card));
   const task = getTask(model.card.task);
   const planOnce = async (planner: ReturnType<typeof worldModelPlanner>, i: number) => {
     const ep = evaluationEpisode(task, 99, i);
@@ -47,7 +52,7 @@ async function measure(
       new Rng(i),
     );
   };
-  const planner = worldModelPlanner(model, PRESETS[preset]);
+  const planner = worldModelPlanner(model, preset);
   const ms: number[] = [];
   for (let i = 0; i < plans + 2; i++) {
     const t0 = performance.now();
@@ -57,18 +62,18 @@ async function measure(
   // Throughput with CONCURRENCY clients planning at once on the one loaded model (as the server does).
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
-    const p = worldModelPlanner(model, PRESETS[preset]);
+    const p = worldModelPlanner(model, preset);
     for (let i = 0; i < plans; i++) await planOnce(p, 1000 + w * plans + i);
   }));
   const concurrentPerS = (CONCURRENCY * plans) / ((performance.now() - t0) / 1000);
-  const c = PRESETS[preset].sampler;
+  const c = preset.sampler;
   const flops = predictorFlops(model.card) * c.samples * c.horizon * c.iterations;
   const p50 = percentile(ms, 50);
   return {
     model: dir,
     task: task.name,
     backend: backend === "web" ? `web-${threads}t` : "node",
-    preset,
+    planner: describePlanner(preset),
     plans,
     p50_ms: +p50.toFixed(1),
     p95_ms: +percentile(ms, 95).toFixed(1),
@@ -84,17 +89,22 @@ if (import.meta.main) {
     const f = parseFlags(Deno.args, {
       model: { type: "string", help: "comma-separated model directories (default: models/defaults.json)" },
       plans: { type: "int", default: 20, min: 1, max: 10000, help: "timed plans per model and backend" },
-      preset: { type: "enum", values: Object.keys(PRESETS) as (keyof typeof PRESETS)[], default: "fast" },
+      ...PLANNER_FLAGS,
       backend: { type: "enum", values: ["web", "node"], help: "one backend only (a child of the full run)" },
       threads: { type: "int", default: 1, min: 1, max: 64 },
     }, "deno task bench [--model DIRS]: replan latency per model and backend, side by side in one run");
-    const { plans, preset } = f;
+    const { plans } = f;
+    // The planner flags given, passed on to each backend's child as they were.
+    const plannerArgs = Object.keys(PLANNER_FLAGS).flatMap((k) => {
+      const v = f[k as keyof typeof PLANNER_FLAGS];
+      return v === undefined ? [] : [`--${k}`, String(v)];
+    });
     const dirs = f.model ? f.model.split(",").filter(Boolean) : Object.entries(
       JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>,
     ).map(([t, v]) => `models/${t}/${v}`);
     if (f.backend) { // one configuration (a child of the run below)
       for (const d of dirs) {
-        console.log(JSON.stringify(await measure(d, f.backend, f.threads, plans, preset)));
+        console.log(JSON.stringify(await measure(d, f.backend, f.threads, plans, f)));
       }
       return;
     }
@@ -108,8 +118,7 @@ if (import.meta.main) {
           dirs.join(","),
           "--plans",
           String(plans),
-          "--preset",
-          preset,
+          ...plannerArgs,
           "--backend",
           backend,
           "--threads",

@@ -3,24 +3,21 @@
  *
  *   deno task eval --task wall --model models/wall/fp32 --episodes 20 --seed 0 --budget 50
  *
- * --samples, --iterations, --topk and --horizon override the preset's sampler, as the HTTP
- * API's planner options do.
+ * --preset, --method, --samples, --iterations, --topk, --horizon, --temperature and --execute are
+ * the HTTP API's planner options (agent/planner_flags.ts).
  * The last line printed is JSON: success_rate, success_at (replan
  * checkpoints) and plan latency percentiles.
  */
-import { CliError, intFlag, parseFlags, runCli } from "../lib/cli.ts";
+import { CliError, parseFlags, runCli } from "../lib/cli.ts";
+import { percentile } from "../lib/stats.ts";
 import { evaluate } from "../tasks/evaluation.ts";
 import { Progress } from "../lib/progress.ts";
 import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
-import { cardPreset, type PlanPreset, PRESETS, presetWith, worldModelPlanner } from "./planners/world_model_planner.ts";
+import { cardPreset } from "../model/planner_options.ts";
+import { PLANNER_FLAGS, plannerFromFlags } from "./planner_flags.ts";
+import { worldModelPlanner } from "./planners/world_model_planner.ts";
 import { WorldModel } from "./world_model.ts";
-
-export function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
 
 if (import.meta.main) {
   await runCli(async () => {
@@ -30,35 +27,14 @@ if (import.meta.main) {
       episodes: { type: "int", default: 20, min: 1 },
       seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
       budget: { type: "int", default: 50, min: 1, max: 1000, help: "MPC replans per episode" },
-      planner: { type: "enum", values: ["cem", "mppi"], help: "override the preset's sampler" },
-      preset: {
-        type: "enum",
-        values: Object.keys(PRESETS) as (keyof typeof PRESETS)[],
-        help: "default: the model's own (model.json planner)",
-      },
-      execute: { type: "int", min: 1, max: 100, help: "model actions executed per replan" },
-      samples: { type: "int", min: 2, max: 2000 },
-      iterations: { type: "int", min: 1, max: 100 },
-      topk: { type: "int", min: 1, max: 2000, help: "CEM elites (at most --samples)" },
-      horizon: { type: "int", min: 1, max: 20 },
+      ...PLANNER_FLAGS,
       backend: { type: "enum", values: ["web", "node"], default: "web" },
       threads: { type: "int", default: 2, min: 1, max: 64 },
     }, "deno task eval --task T --model DIR: the fixed evaluation protocol through a world model");
     const task = getTask(f.task);
     const model = await WorldModel.load(f.model, { backend: f.backend, threads: f.threads });
     if (model.card.task !== task.name) throw new CliError(`model is for task ${model.card.task}, not ${task.name}`);
-    const base: PlanPreset = f.preset ? PRESETS[f.preset] : cardPreset(model.card);
-    const samples = f.samples ?? base.sampler.samples;
-    // topk's bound depends on samples, so it is checked here.
-    const topk = f.topk === undefined ? undefined : intFlag(f.topk, "topk", 1, samples);
-    const preset = presetWith(base, {
-      method: f.planner,
-      samples,
-      iterations: f.iterations,
-      topk,
-      horizon: f.horizon,
-      execute: f.execute,
-    });
+    const preset = plannerFromFlags(f, cardPreset(model.card));
     const bar = new Progress(`eval ${task.name}`, f.episodes, "episodes");
     let hits = 0, done = 0;
     const r = await evaluate(task, worldModelPlanner(model, preset), {

@@ -54,9 +54,15 @@ if (import.meta.main) {
     if (f.model) {
       // Imported only when asked for, so the oracle filmstrip needs no onnxruntime.
       const { WorldModel } = await import("./world_model.ts");
-      const { PRESETS, worldModelPlanner } = await import("./planners/world_model_planner.ts");
+      const { worldModelPlanner } = await import("./planners/world_model_planner.ts");
+      const { cardPreset } = await import("../model/planner_options.ts");
       const model = await WorldModel.load(f.model);
-      planner = { planner: worldModelPlanner(model, PRESETS.fast), execute: 1, imageSize: model.card.image_size };
+      const preset = cardPreset(model.card); // the planner the model is served with
+      planner = {
+        planner: worldModelPlanner(model, preset),
+        execute: preset.execute,
+        imageSize: model.card.image_size,
+      };
     }
     const r = await episodeFilmstrip(task, f.seed, f.episode, f.size, 12, planner);
     Deno.writeFileSync(f.out, r.png);

@@ -8,9 +8,10 @@
  * back only the newest num_hist frames.
  */
 import { readBytes } from "../lib/platform.ts";
-import { decodeModel, encodeModel } from "../lib/onnx.ts";
-import { patchConvsToMatMul } from "./patchify.ts";
-import { loadModelCard, ModelCard, ModelLoadError } from "./model_card.ts";
+import { loadModelCard, type ModelCard, ModelLoadError } from "../model/model_card.ts";
+import { type BackendName, encoderGraphFor, ortFor, type OrtModule, type Session } from "../model/ort.ts";
+
+export type { BackendName } from "../model/ort.ts";
 
 export interface Latent {
   /** [B, N, D] */
@@ -20,43 +21,10 @@ export interface Latent {
   batch: number;
 }
 
-type OrtModule = typeof import("onnxruntime-web");
-type Session = Awaited<ReturnType<OrtModule["InferenceSession"]["create"]>>;
-
-export type BackendName = "web" | "node";
-
 export interface WorldModelOptions {
   backend?: BackendName;
   /** Threads for the wasm backend; default 1, as the server runs (onnxruntime-web with 2 can hang under load). */
   threads?: number;
-}
-
-/**
- * The encoder graph as a session gets it. onnxruntime-web with 2 threads now and then hangs at a process's first
- * plans when the encoder's patch embedding is a Conv (fp32's graphs: 13 of 78 starts on a quiet machine), and has not
- * once with that Conv written as the MatMul it computes (agent/patchify.ts, the same latents within 1e-4): 0 of 32
- * starts of the same fp32 model so rewritten, 0 of 36 of the `-whole` low-bit graphs, which are written so
- * (models/README.md). So on the threaded wasm backend the encoder runs the MatMul; elsewhere, the file as it is.
- */
-export function encoderGraphFor(
-  bytes: Uint8Array,
-  imageSize: number,
-  backend: BackendName,
-  threads: number,
-): Uint8Array {
-  if (backend !== "web" || threads < 2) return bytes;
-  const model = decodeModel(bytes);
-  return patchConvsToMatMul(model, [imageSize, imageSize]).length ? encodeModel(model) : bytes;
-}
-
-export async function ortFor(backend: BackendName, threads: number): Promise<OrtModule> {
-  if (backend === "node") {
-    // Same API surface; native CPU kernels. Needs --allow-ffi.
-    return (await import("onnxruntime-node")) as unknown as OrtModule;
-  }
-  const ort = await import("onnxruntime-web");
-  ort.env.wasm.numThreads = threads;
-  return ort;
 }
 
 export class WorldModel {

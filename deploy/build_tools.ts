@@ -5,7 +5,7 @@
 import * as esbuild from "esbuild";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadModelCard } from "../agent/model_card.ts";
+import { loadModelCard } from "../model/model_card.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 

@@ -5,7 +5,8 @@
  * DynamicQuantizeLinear does at 8 bits), or one range per token ("per-token").
  */
 import type { Matrix } from "./matrix.ts";
-import { type Params, QuantError, rangeParams, roundEven } from "./quantizer.ts";
+import { type Params, rangeParams, roundEven } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 
 export type ActMode = "per-tensor" | "per-token" | "dynamic";
 export const ACT_MODES: readonly ActMode[] = ["per-tensor", "per-token", "dynamic"];

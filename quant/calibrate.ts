@@ -8,8 +8,8 @@
  * under the episode's actions. Layer inputs are read by adding them as graph
  * outputs of a throw-away copy of the model.
  */
-import { type BackendName, ortFor } from "../agent/world_model.ts";
-import type { ModelCard } from "../agent/model_card.ts";
+import { type BackendName, ortFor } from "../model/ort.ts";
+import type { ModelCard } from "../model/model_card.ts";
 import { generateEpisode } from "../tasks/dataset.ts";
 import { readNpy } from "../lib/npy.ts";
 import { getTask } from "../tasks/registry.ts";
@@ -17,7 +17,7 @@ import type { TaskName } from "../tasks/task.ts";
 import type { Layer } from "./layers.ts";
 import type { Matrix } from "./matrix.ts";
 import { encodeModel, makeValueInfo, type Model } from "../lib/onnx.ts";
-import { QuantError } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 
 /** Seed stream of calibration episodes ("CAL"); evaluation uses its own stream. */
 export const CALIBRATION_SEED = 0x43414c;

@@ -6,7 +6,8 @@ import { type ActSpec, checkActSpec } from "./activations.ts";
 import type { CalibrationOptions } from "./calibrate.ts";
 import type { LayerScope } from "./layers.ts";
 import { type Method, METHOD_NAMES, type MethodOptions, METHODS } from "./methods.ts";
-import { QuantError, type WeightSpec } from "./quantizer.ts";
+import { type WeightSpec } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 import type { Format } from "./rewrite.ts";
 
 export type { Method };

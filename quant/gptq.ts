@@ -10,12 +10,12 @@
 import {
   checkSpec,
   type Params,
-  QuantError,
   type QuantizedWeight,
   quantizeValue,
   rangeParams,
   type WeightSpec,
 } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 import type { Matrix } from "./matrix.ts";
 
 export interface GptqOptions {

@@ -9,7 +9,7 @@
  */
 import { getAttr, type Model, type Node, type Tensor, tensorFloats } from "../lib/onnx.ts";
 import type { Matrix } from "./matrix.ts";
-import { QuantError } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 
 export type LayerScope = "blocks" | "all" | "whole";
 

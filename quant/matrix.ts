@@ -3,7 +3,7 @@
  * Y = X W on calibration activations: X is [M, K] (one row per token), W is [K, N] (MatMul layout).
  * Row-major throughout.
  */
-import { QuantError } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 
 export interface Matrix {
   data: Float32Array;

@@ -3,7 +3,8 @@
  * onnxruntime's com.microsoft MatMulNBits (B [N, k_blocks, block*bits/8],
  * scales [N, k_blocks], packed zero points [N, ceil(k_blocks*bits/8)]).
  */
-import { QuantError, type QuantizedWeight } from "./quantizer.ts";
+import { type QuantizedWeight } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 
 /** Pack values < 2^bits, the first value in the lowest bits of the first byte. */
 export function packBits(values: ArrayLike<number>, bits: number): Uint8Array {

@@ -8,7 +8,8 @@ import { ACT_MODES } from "./activations.ts";
 import { type Method, MODULES, parseGranularity, type QuantizeConfig } from "./config.ts";
 import { METHOD_NAMES } from "./methods.ts";
 import { SMOOTHQUANT_ALPHA } from "./smoothquant.ts";
-import { type QuantizationRecord, quantizeModelDir } from "./quantize_model.ts";
+import { quantizeModelDir } from "./quantize_model.ts";
+import { ownQuantization } from "../model/quantization.ts";
 
 if (import.meta.main) {
   await runCli(async () => {
@@ -56,7 +57,7 @@ if (import.meta.main) {
       calib: { dir: f.calib, episodes: f["calib-episodes"], seed: f["calib-seed"] },
     };
     const { card } = await quantizeModelDir(f.model, f.out, config, { variant: f.variant, backend: f.backend });
-    const q = card.quantization as QuantizationRecord;
+    const q = ownQuantization(card.quantization)!;
     const errs = Object.values(q.modules).flatMap((m) => m!.per_layer.map((l) => l.output_rel_err));
     console.log(JSON.stringify({
       variant: card.variant,

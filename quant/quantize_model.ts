@@ -5,41 +5,23 @@
  * the configuration, the calibration data, per-layer errors and byte sizes.
  */
 import { resolve } from "node:path";
-import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
-import type { BackendName } from "../agent/world_model.ts";
-import { type ActSpec, calibrateActivation, fakeQuantActivations } from "./activations.ts";
+import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../model/model_card.ts";
+import { type LayerReport, type OwnQuantization, ownQuantization } from "../model/quantization.ts";
+import type { BackendName } from "../model/ort.ts";
+import { calibrateActivation, fakeQuantActivations } from "./activations.ts";
 import { calibrationData, collectLayerInputs, type Feed } from "./calibrate.ts";
-import {
-  checkConfig,
-  describe,
-  layerWeightSpec,
-  type Method,
-  type Module,
-  MODULES,
-  type QuantizeConfig,
-} from "./config.ts";
+import { checkConfig, describe, layerWeightSpec, type Module, MODULES, type QuantizeConfig } from "./config.ts";
 import { compactNames } from "./compact.ts";
-import { findLayers, type Layer, type LayerScope, weightMatrix } from "./layers.ts";
-import { patchConvsToMatMul } from "../agent/patchify.ts";
+import { findLayers, type Layer, weightMatrix } from "./layers.ts";
+import { patchConvsToMatMul } from "../model/patchify.ts";
 import { matmul, type Matrix, relOutputError, scaleColumns, scaleRows } from "./matrix.ts";
 import { METHODS } from "./methods.ts";
 import { decodeModel, encodeModel, type Model } from "../lib/onnx.ts";
-import { checkSpec, dequantize, mse, QuantError, type WeightSpec } from "./quantizer.ts";
-import { deployProblem, type Format, type LayerPlan, rewriteLayers } from "./rewrite.ts";
+import { checkSpec, dequantize, mse } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
+import { deployProblem, type LayerPlan, rewriteLayers } from "./rewrite.ts";
 
-export interface LayerReport {
-  module: Module;
-  layer: string;
-  K: number;
-  N: number;
-  weight_mse: number;
-  /** ||XW - X~W~||^2 / ||XW||^2 on the calibration rows */
-  output_rel_err: number;
-  rows: number;
-  awq_alpha?: number;
-  /** Set when the layer's weights fell back from the requested group to per-channel. */
-  fallback?: string;
-}
+export type { LayerReport } from "../model/quantization.ts";
 
 /** Check everything that can be checked before any work: bits, groups, deployability. */
 function plannedLayers(
@@ -94,23 +76,8 @@ export function quantizeLayer(
 }
 
 /** `model.json`'s "quantization": where the model came from, and how each quantized module was done. */
-export interface QuantizationRecord {
-  from: { dir: string; variant: string; files: ModelCard["files"] };
-  modules: Partial<
-    Record<Module, {
-      method: Method;
-      format: Format;
-      weight: WeightSpec;
-      act: ActSpec | null;
-      layers: LayerScope;
-      alpha?: number;
-      act_order?: boolean;
-      calibration: string;
-      per_layer: LayerReport[];
-    }>
-  >;
-  bytes: { fp32: number; quantized: number };
-}
+/** What a variant's card records of its quantization (model/quantization.ts, ours). */
+export type QuantizationRecord = OwnQuantization;
 
 export interface QuantizeResult {
   card: ModelCard;
@@ -205,7 +172,7 @@ export async function quantizeModelDir(
     files[name] = card.files[name];
   }
   // Modules quantized earlier (a chained run: encoder first, then predictor with other bits) keep their record.
-  const prev = card.quantization as QuantizationRecord | undefined;
+  const prev = ownQuantization(card.quantization);
   const modules: QuantizationRecord["modules"] = { ...prev?.modules };
   for (const m of todo) {
     modules[m] = {

@@ -6,12 +6,8 @@
  * Codes are stored unsigned: w ~= (code - zero) * scale. Symmetric schemes
  * use zero = 2^(bits-1), so the same storage serves both.
  */
-import { UserError } from "../lib/errors.ts";
+import { QuantError } from "./quant_error.ts";
 import type { Matrix } from "./matrix.ts";
-
-export class QuantError extends UserError {
-  override name = "QuantError";
-}
 
 export type Granularity = "tensor" | "channel" | "group";
 

@@ -22,7 +22,8 @@ import {
   tensorFloats,
 } from "../lib/onnx.ts";
 import { nbitsProblem, toMatMulNBits } from "./pack.ts";
-import { type Params, QuantError, type QuantizedWeight } from "./quantizer.ts";
+import { type Params, type QuantizedWeight } from "./quantizer.ts";
+import { QuantError } from "./quant_error.ts";
 
 export type Format = "sim" | "deploy";
 

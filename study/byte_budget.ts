@@ -5,7 +5,7 @@
  *
  *   deno run -A study/byte_budget.ts models/wall/gptq-w4g16-whole
  */
-import { graphFiles, loadModelCard } from "../agent/model_card.ts";
+import { graphFiles, loadModelCard } from "../model/model_card.ts";
 import { decodeModel, type Tensor } from "../lib/onnx.ts";
 
 export interface GraphBudget {

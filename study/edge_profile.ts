@@ -8,7 +8,7 @@
  *
  *   deno run -A study/edge_profile.ts --model wall/fp32 --out study/results/edge_profile
  */
-import { percentile } from "../agent/eval.ts";
+import { percentile } from "../lib/stats.ts";
 import { ENV_NAMES } from "../agent/http/config.ts";
 import { bundle } from "../deploy/bundle.ts";
 import { bundleWorkers } from "../deploy/workers_bundle.ts";

@@ -15,7 +15,7 @@
 import * as ort from "onnxruntime-node";
 import { cem, type CemOptions } from "../agent/planners/cem.ts";
 import { shiftPlan } from "../agent/planners/sampling.ts";
-import { PRESETS } from "../agent/planners/world_model_planner.ts";
+import { PRESETS } from "../model/planner_options.ts";
 import { CliError, parseFlags, runCli } from "../lib/cli.ts";
 import { evaluate, type Planner } from "../tasks/evaluation.ts";
 import { ORACLE_PRESETS, oraclePlanner } from "../agent/planners/oracle.ts";

@@ -7,7 +7,7 @@
  * is not run and the report lists it as pruned (e.g. W2 g32 once W2 g16 fails, W4A8 once W8A8 fails).
  * Shards: rows are split by chain (rows that decide each other stay in one shard).
  */
-import { graphFiles, loadModelCard } from "../agent/model_card.ts";
+import { graphFiles, loadModelCard } from "../model/model_card.ts";
 import type { ActMode } from "../quant/activations.ts";
 import type { Method, Module, QuantizeConfig } from "../quant/config.ts";
 import type { WeightSpec } from "../quant/quantizer.ts";

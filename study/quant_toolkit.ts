@@ -9,7 +9,7 @@
  * Writes <out>/<variant>/ model directories, <out>/report.json and
  * <out>/report.md. Rerunning reuses variants already written.
  */
-import { loadModelCard } from "../agent/model_card.ts";
+import { loadModelCard } from "../model/model_card.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { parseFlags, runCli } from "../lib/cli.ts";
 import { generateEpisode } from "../tasks/dataset.ts";

@@ -11,7 +11,7 @@
  * bytes is appended to the file holding the row's line that counts (`currentRows`), which it then replaces. A row whose
  * graph now computes something else is left as it is and named, to be rerun (exit code 2).
  */
-import { loadModelCard } from "../agent/model_card.ts";
+import { loadModelCard } from "../model/model_card.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { CliError, listFlag, parseFlags } from "../lib/cli.ts";
 import { TASK_NAMES, type TaskName } from "../tasks/task.ts";

@@ -13,7 +13,7 @@ import { encodeBase64 } from "../lib/base64.ts";
 import { encodePng } from "../lib/png.ts";
 import { evaluationEpisode } from "../tasks/evaluation.ts";
 import { getTask } from "../tasks/registry.ts";
-import { percentile } from "../agent/eval.ts";
+import { percentile } from "../lib/stats.ts";
 
 const wall = getTask("wall");
 

@@ -5,7 +5,7 @@
  * where nothing meets the rule keep their current default if it was quantized from today's fp32,
  * else fall back to fp32 (a default built from an older fp32 is not what the study measured).
  */
-import { loadModelCard } from "../agent/model_card.ts";
+import { loadModelCard } from "../model/model_card.ts";
 import { CliError, parseFlags } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { chooseDefault, MAX_NET_LOSS, MAX_SLOWDOWN } from "./choose_default.ts";

@@ -16,10 +16,11 @@
  * `--candidates` measures only what the default rule needs (fp32, then the variants within its episode
  * margin from the smallest up, until one is within its latency margin): minutes instead of an hour.
  */
-import { graphFiles } from "../agent/model_card.ts";
+import { graphFiles } from "../model/model_card.ts";
 import { CliError, parseFlags } from "../lib/cli.ts";
-import { percentile } from "../agent/eval.ts";
-import { PRESETS, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
+import { percentile } from "../lib/stats.ts";
+import { worldModelPlanner } from "../agent/planners/world_model_planner.ts";
+import { cardPreset } from "../model/planner_options.ts";
 import { type BackendName, WorldModel } from "../agent/world_model.ts";
 import { Rng } from "../lib/rng.ts";
 import { evaluationEpisode, observe } from "../tasks/evaluation.ts";
@@ -46,7 +47,7 @@ async function measureHere(dir: string, backend: BackendName, threads: number, p
   const ms: number[] = [];
   for (let i = 0; i < plans + 2; i++) {
     const ep = evaluationEpisode(task, 99, i);
-    const planner = worldModelPlanner(model, PRESETS.fast);
+    const planner = worldModelPlanner(model, cardPreset(model.card)); // as served
     const t0 = performance.now();
     await planner.plan(observe(task, ep.start, S), observe(task, ep.goal, S), undefined, new Rng(i));
     if (i >= 2) ms.push(performance.now() - t0); // the first two warm up

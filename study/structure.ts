@@ -8,7 +8,7 @@
  *
  *   deno run -A study/structure.ts DIR...   # prints each model directory's graph signature
  */
-import { graphFiles, loadModelCard } from "../agent/model_card.ts";
+import { graphFiles, loadModelCard } from "../model/model_card.ts";
 import { decodeModel } from "../lib/onnx.ts";
 import type { RowSpec } from "./grid.ts";
 

@@ -50,7 +50,7 @@ if (import.meta.main) {
           task,
           "--model",
           model!,
-          "--planner",
+          "--method",
           planner,
           "--backend",
           f.backend,

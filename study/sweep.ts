@@ -9,15 +9,10 @@
  * latent error against fp32 after 1 and 5 predicted steps on held-out frames, and bytes per graph.
  */
 import process from "node:process";
-import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../agent/model_card.ts";
-import {
-  cardPreset,
-  type PlanPreset,
-  type PlanTrace,
-  PRESETS,
-  presetWith,
-  worldModelPlanner,
-} from "../agent/planners/world_model_planner.ts";
+import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../model/model_card.ts";
+import { ownQuantization } from "../model/quantization.ts";
+import { type PlanTrace, worldModelPlanner } from "../agent/planners/world_model_planner.ts";
+import { cardPreset, DEFAULT_PRESET, type PlanPreset, resolvePlanner } from "../model/planner_options.ts";
 import { WorldModel } from "../agent/world_model.ts";
 import { quantizeModelDir } from "../quant/quantize_model.ts";
 import { CHECKPOINTS, evaluate, type ProtocolResult } from "../tasks/evaluation.ts";
@@ -298,15 +293,15 @@ export class SkipRow extends Error {
 }
 
 /** The quantized model directory of a row (built once; reused when its card loads). */
-/** The card's resolved planner preset, or undefined where it is the default ("fast" with no overrides). */
+/** The card's resolved planner preset, or undefined where it is the default preset with no overrides. */
 function servedPlanner(card: ModelCard): PlanPreset | undefined {
-  const p = presetWith(cardPreset(card), {}); // normalised: every field spelled out
-  return JSON.stringify(p) === JSON.stringify(presetWith(PRESETS.fast, {})) ? undefined : p;
+  const p = cardPreset(card); // resolved: every field spelled out
+  return JSON.stringify(p) === JSON.stringify(resolvePlanner({ preset: DEFAULT_PRESET })) ? undefined : p;
 }
 
 /** Was `variant` quantized from `fp32` as it is now (same graphs, same planning objective and planner)? */
 export function builtFrom(variant: ModelCard, fp32: ModelCard): boolean {
-  const from = (variant.quantization as { from?: { files?: ModelCard["files"] } } | undefined)?.from?.files;
+  const from = variant.quantization?.from.files;
   if (!from) return false;
   const same = graphFiles(fp32).every((f) => from[f]?.sha256 === fp32.files[f].sha256) &&
     graphFiles({ files: from }).length === graphFiles(fp32).length;
@@ -404,10 +399,7 @@ export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o:
     },
   });
   const t2 = performance.now();
-  const q = model.card.quantization as
-    | { modules?: Record<string, { format: string; per_layer: { fallback?: string }[] }> }
-    | undefined;
-  const modules = Object.values(q?.modules ?? {});
+  const modules = Object.values(ownQuantization(model.card.quantization)?.modules ?? {});
   return {
     ...base,
     status: "done",

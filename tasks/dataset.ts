@@ -33,7 +33,34 @@ export interface DatasetOptions {
   size?: number;
   /** Print progress to stderr. */
   progress?: boolean;
+  /** Where episodes come from (default: the task's behaviour policy). */
+  source?: EpisodeSource;
 }
+
+/** One episode's arrays, laid out as the data contract's rows. */
+export interface EpisodeArrays {
+  obs: Uint8Array;
+  actions: Float32Array;
+  proprio: Float32Array;
+  states: Float32Array;
+}
+
+/**
+ * A generator of dataset episodes: episode `index` of `seed` must depend on nothing else, so a
+ * dataset resumes and reproduces byte for byte. `name` goes into meta.json and the resume key.
+ */
+export interface EpisodeSource {
+  readonly name: string;
+  /** Settings that change the episodes (compared on resume, written to meta.json). */
+  readonly settings?: Record<string, number | string>;
+  episode(task: Task, seed: number, index: number, steps: number, size: number): EpisodeArrays | Promise<EpisodeArrays>;
+}
+
+/** The task's own behaviour policy (what `deno task dataset` writes). */
+export const behaviourSource: EpisodeSource = {
+  name: "behaviour",
+  episode: (task, seed, index, steps, size) => generateEpisode(task, seed, index, steps, size),
+};
 
 export interface DatasetMeta {
   task: string;
@@ -53,12 +80,12 @@ export interface DatasetMeta {
   proprio_mean: number[];
   proprio_std: number[];
   success_rule: string;
-  generator: { policy: string; episode_seed: string };
+  generator: { policy: string; episode_seed: string; source?: string; settings?: Record<string, number | string> };
   files: Record<string, { dtype: string; shape: number[] }>;
 }
 
 /** One episode of the behaviour policy: frames, actions, proprio and states. */
-export function generateEpisode(task: Task, seed: number, index: number, steps: number, size: number) {
+export function generateEpisode(task: Task, seed: number, index: number, steps: number, size: number): EpisodeArrays {
   const rng = Rng.derive(seed, index);
   const sim = task.create(task.sampleState(rng));
   const policy = task.behaviour(rng);
@@ -81,6 +108,7 @@ export function generateEpisode(task: Task, seed: number, index: number, steps: 
 }
 
 function settingsKey(o: Required<DatasetOptions>): string {
+  const { name, settings } = o.source;
   return JSON.stringify({
     task: o.task,
     episodes: o.episodes,
@@ -88,6 +116,8 @@ function settingsKey(o: Required<DatasetOptions>): string {
     seed: o.seed,
     size: o.size,
     version: DATASET_VERSION,
+    // The behaviour policy's key stays as it was, so datasets written before sources existed still resume.
+    ...(name === behaviourSource.name ? {} : { source: name, settings }),
   });
 }
 
@@ -103,8 +133,8 @@ function meanStd(data: Float32Array, dim: number): { mean: number[]; std: number
 }
 
 /** Write (or finish writing) a dataset; returns its meta. */
-export function writeDataset(options: DatasetOptions): DatasetMeta {
-  const o = { size: 64, progress: false, ...options } as Required<DatasetOptions>;
+export async function writeDataset(options: DatasetOptions): Promise<DatasetMeta> {
+  const o = { size: 64, progress: false, source: behaviourSource, ...options } as Required<DatasetOptions>;
   const task = getTask(o.task);
   if (!Number.isInteger(o.episodes) || o.episodes < 1) {
     throw new DatasetError(`episodes must be a positive integer, got ${o.episodes}`);
@@ -136,14 +166,16 @@ export function writeDataset(options: DatasetOptions): DatasetMeta {
     if (Deno.readDirSync(o.out).next().done === false) {
       try {
         const meta = JSON.parse(Deno.readTextFileSync(`${o.out}/meta.json`)) as DatasetMeta;
-        const same = settingsKey({
-          ...o,
-          task: meta.task,
-          episodes: meta.episodes,
-          steps: meta.steps,
-          seed: meta.seed,
-          size: meta.image_size,
-        }) === key;
+        const sameSource = (meta.generator.source ?? behaviourSource.name) === o.source.name &&
+          JSON.stringify(meta.generator.settings ?? {}) === JSON.stringify(o.source.settings ?? {});
+        const same = sameSource && settingsKey({
+              ...o,
+              task: meta.task,
+              episodes: meta.episodes,
+              steps: meta.steps,
+              seed: meta.seed,
+              size: meta.image_size,
+            }) === key;
         if (same && meta.version === DATASET_VERSION) return meta; // already complete
       } catch { /* not a dataset */ }
       throw new DatasetError(`${o.out} is not empty and holds no dataset with these settings; choose another --out`);
@@ -162,7 +194,7 @@ export function writeDataset(options: DatasetOptions): DatasetMeta {
   const t0 = performance.now();
   try {
     for (let i = done; i < o.episodes; i++) {
-      const ep = generateEpisode(task, o.seed, i, o.steps, o.size);
+      const ep = await o.source.episode(task, o.seed, i, o.steps, o.size);
       files.obs.write(ep.obs);
       files.actions.write(ep.actions);
       files.proprio.write(ep.proprio);
@@ -197,8 +229,9 @@ export function writeDataset(options: DatasetOptions): DatasetMeta {
     proprio_std: p.std,
     success_rule: task.successRule,
     generator: {
-      policy: task.behaviourName,
+      policy: o.source === behaviourSource ? task.behaviourName : o.source.name,
       episode_seed: "Rng.derive(seed, episode)",
+      ...(o.source === behaviourSource ? {} : { source: o.source.name, settings: o.source.settings }),
     },
     files: {
       obs: { dtype: "uint8", shape: [o.episodes, o.steps + 1, ...F] },
@@ -213,7 +246,7 @@ export function writeDataset(options: DatasetOptions): DatasetMeta {
 }
 
 if (import.meta.main) {
-  await runCli(() => {
+  await runCli(async () => {
     const f = parseFlags(Deno.args, {
       task: { type: "string", required: true, help: TASK_NAMES.join(" | ") },
       episodes: { type: "int", required: true, min: 1 },
@@ -223,7 +256,7 @@ if (import.meta.main) {
       out: { type: "string", required: true, help: "dataset folder (resumed if it holds a partial run)" },
     }, "deno task dataset --task T --episodes N --out DIR: behaviour-policy episodes as NumPy files + meta.json");
     const t0 = performance.now();
-    const meta = writeDataset({ ...f, progress: true });
+    const meta = await writeDataset({ ...f, progress: true });
     const s = (performance.now() - t0) / 1000;
     console.log(
       JSON.stringify({

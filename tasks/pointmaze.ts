@@ -8,6 +8,7 @@
  * Coordinates: cell (row r, column c) is centred at (x = c, y = r); '#' cells
  * are solid. State = proprio = (x, y, vx, vy). Success: ||xy - goal|| < 0.5.
  */
+import { TASK_SPECS } from "./specs.ts";
 import { Canvas } from "./raster.ts";
 import type { Rng } from "../lib/rng.ts";
 import { smoothRandom } from "./policies.ts";
@@ -94,16 +95,9 @@ function samplePoint(rng: Rng): [number, number] {
 }
 
 export const pointmaze: Task = {
-  name: "pointmaze",
-  actionDim: 2,
-  proprioDim: 4,
-  stateDim: 4,
-  frameskip: 5,
-  actionLow: [-1, -1],
-  actionHigh: [1, 1],
+  ...TASK_SPECS.pointmaze,
   successRule: `||xy - goal_xy|| < ${MAZE.successDist}`,
   behaviourName: "smooth random (AR(1))",
-  stepSeconds: MAZE.dt * MAZE.substeps,
   angleDims: [],
 
   create(state) {

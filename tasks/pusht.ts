@@ -15,6 +15,7 @@
  * within 20 px and angle within pi/9 of the goal state.
  */
 import * as planck from "planck";
+import { TASK_SPECS } from "./specs.ts";
 import { Canvas, type Point } from "./raster.ts";
 import type { Rng } from "../lib/rng.ts";
 import { checkState, clipAction, type Policy, type Sim, type Task, TaskError, wrapAngle } from "./task.ts";
@@ -206,17 +207,10 @@ function drawT(c: Canvas, x: number, y: number, angle: number, color: readonly [
 }
 
 export const pusht: Task = {
-  name: "pusht",
-  actionDim: 2,
-  proprioDim: 4,
-  stateDim: 7,
-  frameskip: 5,
-  actionLow: [-1, -1],
-  actionHigh: [1, 1],
+  ...TASK_SPECS.pusht,
   successRule:
     `||agent - goal agent|| < ${PUSHT.successPos}, ||block - goal block|| < ${PUSHT.successPos}, |angle - goal angle| < pi/9`,
   behaviourName: "scripted noisy pusher",
-  stepSeconds: 1 / PUSHT.controlHz,
   angleDims: [4],
 
   create(state) {

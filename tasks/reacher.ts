@@ -13,6 +13,7 @@
  * through 0 to get there: a proprio cost would then cut through the joint limit, as a latent cut
  * through wall's wall.
  */
+import { TASK_SPECS } from "./specs.ts";
 import { Canvas } from "./raster.ts";
 import { smoothRandom } from "./policies.ts";
 import { checkState, clipAction, type Sim, type Task, TaskError, wrapAngle } from "./task.ts";
@@ -80,16 +81,9 @@ export function reacherJoints(q1: number, q2: number): { elbow: [number, number]
 }
 
 export const reacher: Task = {
-  name: "reacher",
-  actionDim: 2,
-  proprioDim: 5,
-  stateDim: 4,
-  frameskip: 5,
-  actionLow: [-1, -1],
-  actionHigh: [1, 1],
+  ...TASK_SPECS.reacher,
   successRule: `|q1 - g1| < ${REACHER.tolerance} and |q2 - g2| < ${REACHER.tolerance} rad`,
   behaviourName: "smooth random (AR(1))",
-  stepSeconds: REACHER.dt * REACHER.substeps,
   angleDims: [0],
 
   create(state) {

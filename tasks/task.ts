@@ -9,8 +9,8 @@
 import { UserError } from "../lib/errors.ts";
 import type { Rng } from "../lib/rng.ts";
 
-export type TaskName = "wall" | "pointmaze" | "pusht" | "reacher";
-export const TASK_NAMES: readonly TaskName[] = ["wall", "pointmaze", "pusht", "reacher"];
+import type { TaskSpec } from "./specs.ts";
+export { TASK_NAMES, type TaskName } from "./specs.ts";
 
 /** A running simulation; `Task.create(state)` starts one from any valid state. */
 export interface Sim {
@@ -29,23 +29,12 @@ export interface Episode {
   goal: Float64Array;
 }
 
-export interface Task {
-  readonly name: TaskName;
-  /** Environment action size (one env step). */
-  readonly actionDim: number;
-  readonly proprioDim: number;
-  readonly stateDim: number;
-  /** Environment steps per world-model action. */
-  readonly frameskip: number;
-  /** Per-dimension action bounds; actions are clipped into them. */
-  readonly actionLow: readonly number[];
-  readonly actionHigh: readonly number[];
+/** A simulator: its spec (tasks/specs.ts: layouts, bounds, control period) and the behaviour behind it. */
+export interface Task extends TaskSpec {
   /** Human-readable success criterion (also written to dataset meta). */
   readonly successRule: string;
   /** What the behaviour policy does, in a few words (written to dataset meta). */
   readonly behaviourName: string;
-  /** Seconds one environment step lasts (null for kinematic tasks without time, like wall). */
-  readonly stepSeconds: number | null;
   /** State dimensions that are angles (interpolated the short way round, e.g. by probe paths). */
   readonly angleDims: readonly number[];
   /** Start a simulation from a state (validated: wrong size, NaN or infeasible states throw). */

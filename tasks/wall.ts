@@ -7,6 +7,7 @@
  *
  * State = proprio = (x, y) in pixels of the 64x64 world.
  */
+import { TASK_SPECS } from "./specs.ts";
 import { Canvas } from "./raster.ts";
 import type { Rng } from "../lib/rng.ts";
 import { smoothRandom } from "./policies.ts";
@@ -70,16 +71,9 @@ function sampleSide(rng: Rng, left: boolean): Float64Array {
 }
 
 export const wall: Task = {
-  name: "wall",
-  actionDim: 2,
-  proprioDim: 2,
-  stateDim: 2,
-  frameskip: 5,
-  actionLow: [-1, -1],
-  actionHigh: [1, 1],
+  ...TASK_SPECS.wall,
   successRule: `distance(dot, goal) < ${WALL.successPx} px`,
   behaviourName: "smooth random (AR(1))",
-  stepSeconds: null,
   angleDims: [],
 
   create(state) {

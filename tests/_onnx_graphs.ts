@@ -1,5 +1,5 @@
 /** Small ONNX graphs built in the tests, and a helper to run them. */
-import { type BackendName, ortFor } from "../agent/world_model.ts";
+import { type BackendName, ortFor } from "../model/ort.ts";
 import { attrFloat, attrInt, encodeModel, makeNode, makeTensor, makeValueInfo, type Model } from "../lib/onnx.ts";
 import { Rng } from "../lib/rng.ts";
 

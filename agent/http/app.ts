@@ -15,8 +15,10 @@ import { secureHeaders } from "hono/secure-headers";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { z } from "zod";
 import { residentBytes } from "../../lib/platform.ts";
-import type { ModelCard } from "../model_card.ts";
-import { CancelledError, cardPreset, DeadlineError } from "../planners/world_model_planner.ts";
+import type { ModelCard } from "../../model/model_card.ts";
+import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
+import { cardPreset } from "../../model/planner_options.ts";
+import type { Quantization } from "../../model/quantization.ts";
 import type { WorldModel } from "../world_model.ts";
 import { DOCS_HTML } from "./docs_page.ts";
 import { LocalExecutor } from "./executors.ts";
@@ -48,7 +50,8 @@ export interface AppOptions {
   /** Origins allowed to call from a browser; none by default (no CORS headers at all). */
   corsOrigins?: string[];
   /** A plan request that succeeds, shown by /docs and in the OpenAPI document. */
-  example?: unknown;
+  /** A plan request the server answers with 200, shown by /openapi.json and /docs; built on first use. */
+  example?: () => Promise<unknown>;
   /** More gauges for /metrics (a Workers host reports its wasm memory: it has no process RSS). */
   gauges?: () => Record<string, number>;
   /** JSON log lines go here (default: console.log; tests pass a no-op). */
@@ -104,12 +107,13 @@ function apiKeyAuth(key: string): MiddlewareHandler {
 }
 
 /** What a client needs to know of a quantized variant (null for float models). */
-function quantizationSummary(q: unknown): Record<string, unknown> | null {
-  if (!q || typeof q !== "object") return null;
-  if (!("modules" in q)) return q as Record<string, unknown>;
-  const modules = (q as { modules: Record<string, Record<string, unknown>> }).modules;
+function quantizationSummary(q: Quantization | undefined): Record<string, unknown> | null {
+  if (!q) return null;
+  if (!("modules" in q)) return q; // a peer quantizer's settings, as it recorded them
   return Object.fromEntries(
-    Object.entries(modules).map(([m, r]) => [m, { method: r.method, format: r.format, weight: r.weight, act: r.act }]),
+    Object.entries(q.modules).map((
+      [m, r],
+    ) => [m, { method: r!.method, format: r!.format, weight: r!.weight, act: r!.act }]),
   );
 }
 
@@ -193,7 +197,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       { "content-type": "text/plain; version=0.0.4" },
     );
   });
-  app.get("/openapi.json", (c) => c.json(openApiDocument(o.example)));
+  let example: Promise<unknown> | undefined;
+  app.get("/openapi.json", async (c) => {
+    example ??= o.example ? o.example() : Promise.resolve(undefined);
+    return c.json(openApiDocument(await example));
+  });
   app.get("/docs", (c) => c.html(DOCS_HTML));
 
   if (o.apiKey) app.use("/v1/*", apiKeyAuth(o.apiKey));

@@ -4,7 +4,7 @@
  * inference on the calling thread, so the HTTP thread must not be that thread).
  */
 import { startWorker, type WorkerHandle } from "../../lib/platform.ts";
-import { ModelLoadError } from "../model_card.ts";
+import { ModelLoadError } from "../../model/model_card.ts";
 import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
 import { type BackendName, WorldModel } from "../world_model.ts";
 import { type PlanJob, type PlanOutput, PlanRequestError, runPlanJob } from "./plan_job.ts";

@@ -8,17 +8,10 @@ import { decodeBase64 } from "../../lib/base64.ts";
 import { UserError } from "../../lib/errors.ts";
 import { decodePng, PngError } from "../../lib/png.ts";
 import { Rng } from "../../lib/rng.ts";
-import { getTask } from "../../tasks/registry.ts";
-import type { ModelCard } from "../model_card.ts";
+import { envStepSeconds, type ModelCard } from "../../model/model_card.ts";
 import { shiftPlan } from "../planners/sampling.ts";
-import {
-  cardPreset,
-  planLatent,
-  type PlanPreset,
-  PRESETS,
-  presetWith,
-  toEnvActions,
-} from "../planners/world_model_planner.ts";
+import { planLatent, toEnvActions } from "../planners/world_model_planner.ts";
+import { cardPreset, PlannerOptionsError, type PlanPreset, resolvePlanner } from "../../model/planner_options.ts";
 import type { WorldModel } from "../world_model.ts";
 import type { ImageInput, PlanRequest } from "./schemas.ts";
 
@@ -58,10 +51,12 @@ export interface PlanOutput {
 
 /** The checks a request needs from the model card, done before it is queued. */
 export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): PlanJob {
-  const base = req.planner.preset ? PRESETS[req.planner.preset] : cardPreset(card);
-  const preset = presetWith(base, req.planner);
-  if (preset.sampler.topk > preset.sampler.samples) {
-    throw new PlanRequestError("planner.topk", "topk must not exceed samples");
+  let preset: PlanPreset;
+  try {
+    preset = resolvePlanner(req.planner, cardPreset(card));
+  } catch (e) {
+    if (e instanceof PlannerOptionsError) throw new PlanRequestError(`planner.${e.field}`, e.message);
+    throw e;
   }
   const P = card.proprio_dim;
   // The predictor reads the observation's proprio on every step, so it is always required.
@@ -154,7 +149,7 @@ export async function runPlanJob(
     env_actions: Array.from({ length: H * card.frameskip }, (_, k) => Array.from(env.subarray(k * E, (k + 1) * E))),
     control: {
       env_steps_per_action: card.frameskip,
-      env_step_seconds: getTask(card.task).stepSeconds,
+      env_step_seconds: envStepSeconds(card),
       execute: job.preset.execute,
     },
     cost: r.cost,

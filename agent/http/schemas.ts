@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import { TASK_NAMES } from "../../tasks/task.ts";
+import { PlannerOptions } from "../../model/planner_options.ts";
 
 /** A number the model will see as float32: finite after conversion (|x| < 3.4e38). */
 const f32 = z.number().refine((v) => Number.isFinite(Math.fround(v)), "must be a finite float32 number");
@@ -31,24 +32,6 @@ export const Frame = z.strictObject({
     "proprioception in env units; required on the observation (the predictor reads it), and on the goal " +
       "where the model's objective weighs it (objective.proprio > 0 in GET /v1/models); otherwise ignored",
   ),
-});
-
-export const PlannerOptions = z.strictObject({
-  preset: z.enum(["fast", "dinowm", "mppi"]).optional().describe(
-    "default: the model's own planner (GET /v1/models `planner`)",
-  ),
-  method: z.enum(["cem", "mppi"]).optional().describe("override the preset's planner"),
-  temperature: z.number().min(0.01).max(100).optional().describe(
-    "MPPI temperature, in standard deviations of the costs",
-  ),
-  horizon: z.number().int().min(1).max(20).optional(),
-  samples: z.number().int().min(2).max(2000).optional(),
-  topk: z.number().int().min(1).max(2000).optional(),
-  iterations: z.number().int().min(1).max(100).optional(),
-  execute: z.number().int().min(1).max(20).optional().describe("actions the client will execute before replanning"),
-}).refine((p) => p.topk === undefined || p.samples === undefined || p.topk <= p.samples, {
-  message: "topk must not exceed samples",
-  path: ["topk"],
 });
 
 export const PlanRequest = z.strictObject({

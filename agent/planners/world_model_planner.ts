@@ -4,72 +4,13 @@
  * Implements the evaluation protocol's `Planner`, so models and the oracle are
  * scored the same way.
  */
-import { cem, type CemOptions } from "./cem.ts";
+import { cem } from "./cem.ts";
 import { shiftPlan } from "./sampling.ts";
 import type { Rng } from "../../lib/rng.ts";
 import { mppi } from "./mppi.ts";
 import type { Planner } from "../../tasks/evaluation.ts";
-import type { ModelCard } from "../model_card.ts";
+import { DEFAULT_TEMPERATURE, type PlanPreset } from "../../model/planner_options.ts";
 import type { Latent, WorldModel } from "../world_model.ts";
-
-export type PlannerMethod = "cem" | "mppi";
-
-export interface PlanPreset {
-  /** The sampling planner (default CEM). */
-  method?: PlannerMethod;
-  /** Horizon, samples, iterations, initial noise; topk is CEM's elites. */
-  sampler: Omit<CemOptions, "low" | "high">;
-  /** MPPI's temperature, in standard deviations of a batch's costs. */
-  temperature?: number;
-  /** Model actions executed before replanning (MPC). */
-  execute: number;
-}
-
-export const PRESETS = {
-  /** DINO-WM's CEM: horizon 5, 300 samples, top 30, 30 iterations. */
-  dinowm: { sampler: { horizon: 5, samples: 300, topk: 30, iterations: 30, initStd: 1 }, execute: 1 },
-  /** Ours for 2-core CPUs: the same horizon, far fewer samples and iterations. */
-  fast: { sampler: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 }, execute: 1 },
-  /** MPPI at the fast preset's cost (64 samples x 4 iterations). */
-  mppi: {
-    method: "mppi",
-    sampler: { horizon: 5, samples: 64, topk: 8, iterations: 4, initStd: 1 },
-    temperature: 0.5,
-    execute: 1,
-  },
-} as const satisfies Record<string, PlanPreset>;
-
-/** Overrides of a preset: the HTTP API's planner options and the eval CLI's flags. */
-export interface PresetOverrides {
-  method?: PlannerMethod;
-  temperature?: number;
-  horizon?: number;
-  samples?: number;
-  topk?: number;
-  iterations?: number;
-  execute?: number;
-}
-
-/** `base` with the given overrides; callers validate the values (e.g. topk <= samples). */
-export function presetWith(base: PlanPreset, o: PresetOverrides): PlanPreset {
-  const sampler = { ...base.sampler };
-  for (const k of ["horizon", "samples", "topk", "iterations"] as const) {
-    if (o[k] !== undefined) sampler[k] = o[k]!;
-  }
-  return {
-    method: o.method ?? base.method ?? "cem",
-    sampler,
-    temperature: o.temperature ?? base.temperature ?? 0.5,
-    execute: o.execute ?? base.execute,
-  };
-}
-
-/** The preset a model is served with (its card's `planner`; the "fast" preset where the card names none). */
-export function cardPreset(card: ModelCard): PlanPreset {
-  if (!card.planner) return PRESETS.fast;
-  const { preset, ...overrides } = card.planner;
-  return presetWith(PRESETS[preset], overrides);
-}
 
 /** Thrown when a plan runs past its deadline (checked before every chunk of rollouts). */
 export class DeadlineError extends Error {
@@ -124,7 +65,7 @@ export async function planLatent(
     ? await mppi(
       cost,
       c.action_dim,
-      { ...preset.sampler, temperature: preset.temperature ?? 0.5, low, high },
+      { ...preset.sampler, temperature: preset.temperature ?? DEFAULT_TEMPERATURE, low, high },
       rng,
       warm,
     )

@@ -3,7 +3,7 @@ import { WorldModel } from "../../agent/world_model.ts";
 import { compactNames } from "../../quant/compact.ts";
 import { decodeModel, encodeModel } from "../../lib/onnx.ts";
 import { OnnxError } from "../../lib/onnx.ts";
-import { sha256 } from "../../agent/model_card.ts";
+import { sha256 } from "../../model/model_card.ts";
 import { getTask } from "../../tasks/registry.ts";
 import { Rng } from "../../lib/rng.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadModelCard } from "../../agent/model_card.ts";
+import { loadModelCard } from "../../model/model_card.ts";
 import { calibrationData, collectLayerInputs } from "../../quant/calibrate.ts";
 import { cholesky, invertSpd } from "../../quant/gptq.ts";
 import { findLayers, weightMatrix } from "../../quant/layers.ts";
@@ -46,7 +46,7 @@ Deno.test("calibration reads a dataset folder (--calib) and refuses one that doe
   const card = loadModelCard(DIR);
   const enc = Deno.readFileSync(`${DIR}/encoder.onnx`), pred = Deno.readFileSync(`${DIR}/predictor.onnx`);
   const dir = Deno.makeTempDirSync();
-  writeDataset({ task: "wall", episodes: 4, steps: 20, seed: 3, out: dir });
+  await writeDataset({ task: "wall", episodes: 4, steps: 20, seed: 3, out: dir });
   const data = await calibrationData(card, enc, pred, { dir, episodes: 4, backend: "node" });
   assert.match(data.source, /first 4 windows of 20 steps/);
   assert.equal(data.encoder.reduce((a, f) => a + f.image.dims[0], 0), 4 * 5, "frames every frameskip steps");
@@ -58,12 +58,12 @@ Deno.test("calibration reads a dataset folder (--calib) and refuses one that doe
   );
   // Longer episodes hold several windows: 2 episodes of 40 steps serve 4 windows.
   const long = Deno.makeTempDirSync();
-  writeDataset({ task: "wall", episodes: 2, steps: 40, seed: 3, out: long });
+  await writeDataset({ task: "wall", episodes: 2, steps: 40, seed: 3, out: long });
   const two = await calibrationData(card, enc, pred, { dir: long, episodes: 4, backend: "node" });
   assert.equal(two.predictor.length, 4);
   assert.match(two.source, /first 4 windows/);
   const small = Deno.makeTempDirSync();
-  writeDataset({ task: "wall", episodes: 4, steps: 20, seed: 3, out: small, size: 32 });
+  await writeDataset({ task: "wall", episodes: 4, steps: 20, seed: 3, out: small, size: 32 });
   await assert.rejects(() => calibrationData(card, enc, pred, { dir: small, episodes: 4, backend: "node" }), /32px/);
 });
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createApp } from "../../agent/http/app.ts";
-import { ModelLoadError, sha256 } from "../../agent/model_card.ts";
+import { ModelLoadError, sha256 } from "../../model/model_card.ts";
 import { WorldModel } from "../../agent/world_model.ts";
 import { encodeModel, makeNode, makeValueInfo } from "../../lib/onnx.ts";
-import { QuantError } from "../../quant/quantizer.ts";
+import { QuantError } from "../../quant/quant_error.ts";
 import type { QuantizeConfig } from "../../quant/config.ts";
 import { type QuantizationRecord, quantizeModelDir } from "../../quant/quantize_model.ts";
 import { getTask } from "../../tasks/registry.ts";

@@ -6,11 +6,11 @@ import {
   dequantize,
   mse,
   omseClip,
-  QuantError,
   quantizeWeight,
   roundEven,
   type WeightSpec,
 } from "../../quant/quantizer.ts";
+import { QuantError } from "../../quant/quant_error.ts";
 import { decodeModel } from "../../lib/onnx.ts";
 import { findLayers, weightMatrix } from "../../quant/layers.ts";
 import { Rng } from "../../lib/rng.ts";

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import type { BackendName } from "../../agent/world_model.ts";
+import type { BackendName } from "../../model/ort.ts";
 import { type ActSpec, calibrateActivation, fakeQuantActivations } from "../../quant/activations.ts";
 import { findLayers, weightMatrix } from "../../quant/layers.ts";
 import { matmul, matrix, scaleColumns, scaleRows } from "../../quant/matrix.ts";
 import { cloneModel, encodeModel, type Model } from "../../lib/onnx.ts";
-import { dequantize, QuantError, quantizeWeight, type WeightSpec } from "../../quant/quantizer.ts";
+import { dequantize, quantizeWeight, type WeightSpec } from "../../quant/quantizer.ts";
+import { QuantError } from "../../quant/quant_error.ts";
 import { type Format, type LayerPlan, rewriteLayers } from "../../quant/rewrite.ts";
 import { Rng } from "../../lib/rng.ts";
 import { maxAbsDiff, runModel, toyBlock, toyInputs } from "../_onnx_graphs.ts";

@@ -1,6 +1,6 @@
 // The sweep's bookkeeping: which cached variant may be reused, what a row's basis covers, which line of a row counts.
 import assert from "node:assert/strict";
-import { loadModelCard, type ModelCard } from "../../agent/model_card.ts";
+import { loadModelCard, type ModelCard } from "../../model/model_card.ts";
 import { builtFrom, currentRows, rowBasis, variantDir } from "../../study/sweep.ts";
 import type { RowSpec } from "../../study/grid.ts";
 
@@ -8,7 +8,11 @@ const fp32 = loadModelCard("models/wall/fp32");
 const variant = (over: Partial<ModelCard> = {}, files = fp32.files): ModelCard => ({
   ...fp32,
   variant: "rtn-w4g32",
-  quantization: { from: { dir: "models/wall/fp32", variant: "fp32", files } },
+  quantization: {
+    from: { dir: "models/wall/fp32", variant: "fp32", files },
+    modules: {},
+    bytes: { fp32: 1, quantized: 1 },
+  },
   ...over,
 });
 

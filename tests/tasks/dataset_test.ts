@@ -14,11 +14,11 @@ function assertSameFiles(a: string, b: string): void {
 }
 
 for (const name of TASK_NAMES) {
-  Deno.test(`dataset ${name}: same seed, same bytes; shapes and dtypes follow the contract`, () => {
+  Deno.test(`dataset ${name}: same seed, same bytes; shapes and dtypes follow the contract`, async () => {
     const a = Deno.makeTempDirSync(), b = Deno.makeTempDirSync();
     try {
-      const meta = writeDataset({ task: name, episodes: 3, steps: 12, seed: 5, out: a });
-      writeDataset({ task: name, episodes: 3, steps: 12, seed: 5, out: b });
+      const meta = await writeDataset({ task: name, episodes: 3, steps: 12, seed: 5, out: a });
+      await writeDataset({ task: name, episodes: 3, steps: 12, seed: 5, out: b });
       assertSameFiles(a, b);
       const task = getTask(name);
       const obs = readNpy(`${a}/obs.npy`), act = readNpy(`${a}/actions.npy`);
@@ -42,12 +42,12 @@ for (const name of TASK_NAMES) {
   });
 }
 
-Deno.test("dataset: an interrupted run resumes to the same bytes", () => {
+Deno.test("dataset: an interrupted run resumes to the same bytes", async () => {
   const full = Deno.makeTempDirSync(), part = Deno.makeTempDirSync();
   try {
-    writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: full });
+    await writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: full });
     // Simulate a crash after 2 episodes: write 2 with the 4-episode settings, then truncate progress.
-    writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: part });
+    await writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: part });
     const key = JSON.stringify({ task: "wall", episodes: 4, steps: 10, seed: 9, size: 64, version: DATASET_VERSION });
     Deno.writeTextFileSync(`${part}/progress.json`, JSON.stringify({ settings: key, done: 2 }));
     Deno.removeSync(`${part}/meta.json`);
@@ -56,7 +56,7 @@ Deno.test("dataset: an interrupted run resumes to the same bytes", () => {
     f.seekSync(-100, Deno.SeekMode.End);
     f.writeSync(new Uint8Array(50).fill(7));
     f.close();
-    writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: part });
+    await writeDataset({ task: "wall", episodes: 4, steps: 10, seed: 9, out: part });
     assertSameFiles(part, full);
   } finally {
     Deno.removeSync(full, { recursive: true });
@@ -64,13 +64,13 @@ Deno.test("dataset: an interrupted run resumes to the same bytes", () => {
   }
 });
 
-Deno.test("dataset: --out that is a file, or a foreign folder, is refused and left untouched", () => {
+Deno.test("dataset: --out that is a file, or a foreign folder, is refused and left untouched", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const file = `${dir}/a.txt`;
     Deno.writeTextFileSync(file, "keep me");
-    assert.throws(() => writeDataset({ task: "wall", episodes: 1, steps: 2, seed: 0, out: file }), /is a file/);
-    assert.throws(() => writeDataset({ task: "wall", episodes: 1, steps: 2, seed: 0, out: dir }), DatasetError);
+    await assert.rejects(() => writeDataset({ task: "wall", episodes: 1, steps: 2, seed: 0, out: file }), /is a file/);
+    await assert.rejects(() => writeDataset({ task: "wall", episodes: 1, steps: 2, seed: 0, out: dir }), DatasetError);
     assert.equal(Deno.readTextFileSync(file), "keep me");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.txt"]);
   } finally {
@@ -78,13 +78,13 @@ Deno.test("dataset: --out that is a file, or a foreign folder, is refused and le
   }
 });
 
-Deno.test("dataset: a finished dataset with other settings is not overwritten", () => {
+Deno.test("dataset: a finished dataset with other settings is not overwritten", async () => {
   const dir = Deno.makeTempDirSync();
   try {
-    writeDataset({ task: "wall", episodes: 2, steps: 3, seed: 0, out: dir });
+    await writeDataset({ task: "wall", episodes: 2, steps: 3, seed: 0, out: dir });
     const copy = Deno.makeTempDirSync();
     for (const e of Deno.readDirSync(dir)) Deno.copyFileSync(`${dir}/${e.name}`, `${copy}/${e.name}`);
-    assert.throws(() => writeDataset({ task: "wall", episodes: 2, steps: 3, seed: 1, out: dir }), /not empty/);
+    await assert.rejects(() => writeDataset({ task: "wall", episodes: 2, steps: 3, seed: 1, out: dir }), /not empty/);
     assertSameFiles(dir, copy);
     Deno.removeSync(copy, { recursive: true });
   } finally {

@@ -374,7 +374,7 @@ Deno.test("the deadline covers queueing: a plan still waiting at its deadline ge
 
 Deno.test("the OpenAPI document's example request is one the server answers with 200", async () => {
   const example = body({ planner: { preset: "fast" } });
-  const a = app({ example });
+  const a = app({ example: () => Promise.resolve(example) });
   const doc = await (await a.request("/openapi.json")).json();
   const ex = doc.paths["/v1/plan"].post.requestBody.content["application/json"].example;
   assert.deepEqual(ex, example);

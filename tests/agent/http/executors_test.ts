@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { WorkerExecutor } from "../../../agent/http/executors.ts";
 import type { PlanJob } from "../../../agent/http/plan_job.ts";
 import { PlanQueue } from "../../../agent/http/plan_queue.ts";
-import { ModelLoadError } from "../../../agent/model_card.ts";
+import { ModelLoadError } from "../../../model/model_card.ts";
 import { DeadlineError } from "../../../agent/planners/world_model_planner.ts";
 
 const url = new URL("./_scripted_worker.ts", import.meta.url);

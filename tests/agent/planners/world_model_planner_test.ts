@@ -1,35 +1,23 @@
-// The glue between the samplers and the world model: preset overrides, action units, the
+// The glue between the samplers and the world model: action units, the
 // objective the samplers minimise, deadlines, and the protocol Planner built on it.
 import assert from "node:assert/strict";
 import {
   DeadlineError,
   planLatent,
   type PlanTrace,
-  PRESETS,
-  presetWith,
   ROLLOUT_CHUNK,
   toEnvActions,
   worldModelPlanner,
 } from "../../../agent/planners/world_model_planner.ts";
 import { WorldModel } from "../../../agent/world_model.ts";
+import { resolvePlanner } from "../../../model/planner_options.ts";
 import { Rng } from "../../../lib/rng.ts";
 import { evaluationEpisode, observe } from "../../../tasks/evaluation.ts";
 import { getTask } from "../../../tasks/registry.ts";
 
 const model = await WorldModel.load("models/wall/fp32", { threads: 1 });
 const wall = getTask("wall");
-const small = presetWith(PRESETS.fast, { samples: 16, topk: 4, iterations: 3 });
-
-Deno.test("presetWith(): overrides replace only what they name; the method and temperature get defaults", () => {
-  const p = presetWith(PRESETS.fast, { samples: 100, horizon: 3 });
-  assert.deepEqual(p.sampler, { ...PRESETS.fast.sampler, samples: 100, horizon: 3 });
-  assert.equal(p.method, "cem");
-  assert.equal(p.temperature, 0.5);
-  assert.equal(p.execute, PRESETS.fast.execute);
-  assert.equal(presetWith(PRESETS.mppi, {}).method, "mppi");
-  assert.equal(presetWith(PRESETS.fast, { method: "mppi", execute: 3 }).execute, 3);
-  assert.equal(PRESETS.fast.sampler.samples, 64, "the preset itself is not modified");
-});
+const small = resolvePlanner({ preset: "fast", samples: 16, topk: 4, iterations: 3 });
 
 Deno.test("toEnvActions(): z-scored model actions back to env units with the card's statistics", () => {
   const { action_mean: m, action_std: s, action_dim: A } = model.card;
@@ -60,7 +48,7 @@ Deno.test("planLatent(): its cost is the objective of the returned plan's rollou
 Deno.test("planLatent(): its guard runs before every chunk of rollouts, and what it throws stops the plan", async () => {
   const { start, goal, p0, pg } = await pair(1);
   let calls = 0;
-  const big = presetWith(PRESETS.fast, { samples: ROLLOUT_CHUNK * 2 + 1, topk: 8, iterations: 2 });
+  const big = resolvePlanner({ preset: "fast", samples: ROLLOUT_CHUNK * 2 + 1, topk: 8, iterations: 2 });
   await planLatent(model, start, p0, goal, pg, big, new Rng(1), undefined, () => void calls++);
   assert.equal(calls, 2 * 3, "3 chunks per iteration, 2 iterations");
   let n = 0;

@@ -6,9 +6,10 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import { UserError } from "../lib/errors.ts";
+import { PlannerOptions, PlannerOptionsError, resolvePlanner } from "./planner_options.ts";
+import { Quantization } from "./quantization.ts";
 import { readBytes, readText } from "../lib/platform.ts";
-import { TASK_NAMES } from "../tasks/task.ts";
-import { getTask } from "../tasks/registry.ts";
+import { taskSpec } from "../tasks/specs.ts";
 
 /** The hex sha256 that model cards record for each file. */
 export function sha256(bytes: Uint8Array): string {
@@ -39,20 +40,6 @@ export const Training = z.looseObject({
   }),
 });
 
-/** What a client needs to know of how one module was quantized (quant/ writes the full record). */
-const ModuleQuantization = z.looseObject({
-  method: z.string(),
-  format: z.enum(["sim", "deploy"]),
-  weight: z.looseObject({ bits: z.number().int(), granularity: z.string(), group: z.number().int().optional() }),
-  act: z.looseObject({ bits: z.number().int(), mode: z.string() }).nullable(),
-  per_layer: z.array(z.looseObject({ layer: z.string(), fallback: z.string().optional() })).optional(),
-});
-
-export const Quantization = z.looseObject({
-  modules: z.partialRecord(z.enum(["encoder", "predictor", "distance"]), ModuleQuantization).optional(),
-  bytes: z.looseObject({ fp32: count, quantized: count }).optional(),
-});
-
 const FileEntry = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex sha256"),
   bytes: z.number().int().min(0),
@@ -60,7 +47,8 @@ const FileEntry = z.object({
 
 export const ModelCardSchema = z.object({
   format: z.literal("edgewm-model/1"),
-  task: z.enum(TASK_NAMES as unknown as [string, ...string[]]),
+  /** A built-in task (tasks/specs.ts; its layouts are checked below) or a user's own. */
+  task: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be 1-32 lowercase letters, digits, '_' or '-'"),
   variant: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '_', '.' or '-'"),
   image_size: count,
   patch: count,
@@ -80,6 +68,8 @@ export const ModelCardSchema = z.object({
   action_high: z.array(finite),
   proprio_mean: z.array(finite),
   proprio_std: z.array(positive),
+  /** Seconds one env step lasts (null: no clock); built-in tasks take it from their spec when absent. */
+  env_step_seconds: positive.nullable().optional(),
   /**
    * Planning cost weights; `mode` "last" scores the final predicted frame (DINO-WM), "all" every step.
    * `distance` weighs the L2 in the space of `distance.onnx`, a head over the latents trained to chain
@@ -93,19 +83,10 @@ export const ModelCardSchema = z.object({
     mode: z.enum(["last", "all"]).default("last"),
   }),
   /**
-   * The planner this model is served with when a request (or `deno task eval`) names none: a preset of
-   * agent/planners/world_model_planner.ts with optional overrides, measured with the model.
+   * The planner this model is served with when a request (or `deno task eval`) names none: a preset
+   * (model/planner_options.ts) with optional overrides, measured with the model.
    */
-  planner: z.strictObject({
-    preset: z.enum(["fast", "dinowm", "mppi"]),
-    method: z.enum(["cem", "mppi"]).optional(),
-    temperature: positive.optional(),
-    horizon: count.optional(),
-    samples: count.optional(),
-    topk: count.optional(),
-    iterations: count.optional(),
-    execute: count.optional(),
-  }).optional(),
+  planner: PlannerOptions.optional(),
   /** Graph input and output names with their shapes (documentation for other runtimes). */
   tensors: z.record(z.string(), z.unknown()).optional(),
   training: Training.optional(),
@@ -117,8 +98,8 @@ export const ModelCardSchema = z.object({
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
   // A model reads and writes its task's actions and proprio: one trained on another layout (an older
   // dataset version) would run on misread numbers.
-  if ((TASK_NAMES as readonly string[]).includes(c.task)) {
-    const t = getTask(c.task);
+  const t = taskSpec(c.task);
+  if (t) {
     for (
       const [k, want] of [["env_action_dim", t.actionDim], ["frameskip", t.frameskip], [
         "proprio_dim",
@@ -128,6 +109,9 @@ export const ModelCardSchema = z.object({
       if (c[k] !== want) {
         issue(k, `${c[k]} does not match task ${t.name}, whose ${k} is ${want} (retrain on today's data)`);
       }
+    }
+    if (c.env_step_seconds !== undefined && c.env_step_seconds !== t.stepSeconds) {
+      issue("env_step_seconds", `${c.env_step_seconds} does not match task ${t.name}'s ${t.stepSeconds}`);
     }
   }
   if (c.action_dim !== c.frameskip * c.env_action_dim) {
@@ -145,8 +129,13 @@ export const ModelCardSchema = z.object({
   for (const name of ["encoder.onnx", "predictor.onnx"]) {
     if (!c.files[name]) issue("files", `does not list ${name}`);
   }
-  if (c.planner && (c.planner.topk ?? 1) > (c.planner.samples ?? Infinity)) {
-    issue("planner", "topk must not exceed samples");
+  if (c.planner) {
+    try {
+      resolvePlanner(c.planner);
+    } catch (e) {
+      if (!(e instanceof PlannerOptionsError)) throw e;
+      ctx.addIssue({ code: "custom", path: ["planner", e.field], message: e.message });
+    }
   }
   if (c.objective.distance > 0 && !c.files["distance.onnx"]) {
     issue("files", "does not list distance.onnx, which objective.distance > 0 needs");
@@ -158,11 +147,8 @@ export function graphFiles(card: Pick<ModelCard, "files">): string[] {
   return Object.keys(card.files).filter((f) => f.endsWith(".onnx")).sort();
 }
 
-/**
- * The card's type. `quantization` is validated by the schema above but typed by its writer
- * (quant/quantize_model.ts's QuantizationRecord; the study's peer rows write their own).
- */
-export type ModelCard = Omit<z.infer<typeof ModelCardSchema>, "quantization"> & { quantization?: unknown };
+/** The card's type, as the schema reads it. */
+export type ModelCard = z.infer<typeof ModelCardSchema>;
 
 /** Check a parsed card against the schema; the first problem is a `ModelLoadError` naming its field. */
 export function validateModelCard(raw: unknown, where: string): ModelCard {
@@ -205,4 +191,9 @@ export function loadModelCard(dir: string): ModelCard {
     }
   }
   return card;
+}
+
+/** Seconds per env step of a card's task: the card's own value, else its built-in task's, else null. */
+export function envStepSeconds(card: Pick<ModelCard, "task" | "env_step_seconds">): number | null {
+  return card.env_step_seconds !== undefined ? card.env_step_seconds : taskSpec(card.task)?.stepSeconds ?? null;
 }

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { ortFor } from "../../agent/world_model.ts";
+import { ortFor } from "../../model/ort.ts";
 import { findLayers } from "../../quant/layers.ts";
 import { cloneModel, decodeModel, encodeModel, type Model } from "../../lib/onnx.ts";
-import { patchConvsToMatMul } from "../../agent/patchify.ts";
+import { patchConvsToMatMul } from "../../model/patchify.ts";
 import { maxAbsDiff } from "../_onnx_graphs.ts";
 
 const ENCODER = decodeModel(Deno.readFileSync("models/wall/fp32/encoder.onnx"));
