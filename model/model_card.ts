@@ -91,7 +91,7 @@ export const ModelCardSchema = z.object({
   tensors: z.record(z.string(), z.unknown()).optional(),
   training: Training.optional(),
   quantization: Quantization.optional(),
-  /** Why this variant is a served default: the study's rule and the evidence (study/ship.ts writes it). */
+  /** Why this variant is a served default: the study's rule and the evidence (study/pipeline/ship.ts writes it). */
   selection: z.looseObject({ rule: z.string(), success: z.number(), fp32_success: z.number() }).optional(),
   files: z.record(z.string(), FileEntry),
 }).superRefine((c, ctx) => {

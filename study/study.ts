@@ -1,12 +1,13 @@
 /**
  * The quantization study, one command:
  *
- *   deno task study [sweep] --grid paper|quick [--tasks wall,pointmaze,reacher,pusht] [--shard i/n] --out study/runs/NAME
- *   deno task study report --in study/runs/NAME       # study/REPORT.md + plots
- *   deno task study speed --in study/runs/NAME        # latency and memory of the deployable variants vs fp32
- *   deno task study ship --in study/runs/NAME         # commit the chosen defaults to models/
- *   deno task study bytes --in study/runs/NAME        # rows' bytes as today's quantizer writes their graphs
- *   deno task study all --out study/runs/NAME [--tasks ...] [--tier 1] [--candidates] [--report study]   # all four in turn
+ *   deno task study [sweep] --grid paper|quick [--tasks wall,pointmaze,reacher,pusht] [--shard i/n] --out study/results/study/NAME
+ *   deno task study report --in study/results/study/NAME       # study/results/study/paper/REPORT.md + plots
+ *   deno task study speed --in study/results/study/NAME        # latency and memory of the deployable variants vs fp32
+ *   deno task study ship --in study/results/study/NAME         # commit the chosen defaults to models/
+ *   deno task study bytes --in study/results/study/NAME        # rows' bytes as today's quantizer writes their graphs
+ *   deno task study merge --in study/results/study/NAME        # join the shards' row files into rows.jsonl
+ *   deno task study all --out study/results/study/NAME [--tasks ...] [--tier 1] [--candidates] [--report study]   # all four in turn
  *
  * `all` is the one command to rerun when the fp32 models change: rows measured on other fp32 models
  * rerun, then latency (run it on a quiet machine), the defaults are re-chosen and the report written.
@@ -18,10 +19,11 @@
 import { CliError, type Flags, listFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
 import { WorldModel } from "../agent/world_model.ts";
-import { buildGrid, FAMILIES, GRIDS, hasDistanceHead, runOrder, shardRows } from "./grid.ts";
-import { basisCache, currentRows, failed, rowKey, type RowResult, runRow } from "./sweep.ts";
-import { TIMING_FLAGS } from "./speed.ts";
-import { costPerRow, estimateCoreSeconds } from "./row_cost.ts";
+import { buildGrid, FAMILIES, GRIDS, hasDistanceHead, runOrder, shardRows } from "./pipeline/grid.ts";
+import { basisCache, currentRows, mergeRowFiles, rowKey, type RowResult } from "./pipeline/rows.ts";
+import { failed, runRow } from "./pipeline/sweep.ts";
+import { TIMING_FLAGS } from "./pipeline/speed.ts";
+import { costPerRow, estimateCoreSeconds } from "./pipeline/row_cost.ts";
 
 /** `--shard i/n`, else the job-array index from the environment, else 0/1. */
 export function shardFrom(flag: string | undefined, env: (k: string) => string | undefined): [number, number] {
@@ -165,15 +167,15 @@ async function all(args: string[]) {
     args,
     {
       ...SWEEP_FLAGS,
-      report: { type: "string", default: "study", help: "where REPORT.md and figures/ go" },
+      report: { type: "string", help: "where REPORT.md and figures/ go (default: the --out folder)" },
       ...TIMING_FLAGS, // passed on to `speed`; smaller values are for smoke runs
     },
     "deno task study all --out DIR: sweep, speed, ship and report in turn (rerun it when the fp32 models change)",
   );
   if (f.shard !== undefined) throw new CliError("all runs every row on this machine: use sweep for shards");
   await runSweep(f);
-  const { speed } = await import("./speed.ts"), { ship } = await import("./ship.ts");
-  const { report } = await import("./report.ts");
+  const { speed } = await import("./pipeline/speed.ts"), { ship } = await import("./pipeline/ship.ts");
+  const { report } = await import("./pipeline/report.ts");
   const common = ["--in", f.out, "--tasks", f.tasks, "--models", f.models];
   await speed([
     ...common,
@@ -181,24 +183,30 @@ async function all(args: string[]) {
     ...(f.candidates ? ["--candidates"] : []),
   ]);
   ship(common);
-  await report(["--in", f.out, "--grid", f.grid, "--models", f.models, "--out", f.report]);
+  await report(["--in", f.out, "--grid", f.grid, "--models", f.models, "--out", f.report ?? f.out]);
 }
 
 if (import.meta.main) {
   await runCli(async () => {
     const [cmd, ...rest] = Deno.args;
     if (cmd === "report") {
-      const { report } = await import("./report.ts");
+      const { report } = await import("./pipeline/report.ts");
       await report(rest);
     } else if (cmd === "speed") {
-      const { speed } = await import("./speed.ts");
+      const { speed } = await import("./pipeline/speed.ts");
       await speed(rest);
     } else if (cmd === "ship") {
-      const { ship } = await import("./ship.ts");
+      const { ship } = await import("./pipeline/ship.ts");
       await ship(rest);
     } else if (cmd === "bytes") {
-      const { refreshBytes } = await import("./refresh_bytes.ts");
+      const { refreshBytes } = await import("./pipeline/refresh_bytes.ts");
       await refreshBytes(rest);
+    } else if (cmd === "merge") {
+      const f = parseFlags(rest, {
+        in: { type: "string", required: true, help: "the sweep's run folder" },
+      }, "deno task study merge --in DIR: join the shards' row files into rows.jsonl (every line kept)");
+      const { lines, files } = mergeRowFiles(f.in);
+      console.log(JSON.stringify({ in: f.in, merged_files: files.length, lines }));
     } else if (cmd === "all") await all(rest);
     else if (cmd === "sweep") await sweep(rest);
     else await sweep(Deno.args);

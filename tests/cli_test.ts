@@ -76,9 +76,9 @@ const COMMANDS: [string, string[]][] = [
   ["agent/bench.ts", ["--model", "--plans"]],
   ["quant/quantize.ts", ["--method", "--wbits", "--group"]],
   ["study/study.ts", ["--grid", "--shard", "--out"]],
-  ["study/success_table.ts", ["--out"]],
-  ["study/encoder_planning.ts", ["--cost"]],
-  ["study/quant_toolkit.ts", ["--out"]],
+  ["study/experiments/success_table.ts", ["--out"]],
+  ["study/experiments/encoder_planning.ts", ["--cost"]],
+  ["study/experiments/quant_toolkit.ts", ["--out"]],
 ];
 for (const [script, flags] of COMMANDS) {
   Deno.test(`${script} --help prints its usage and exits 0`, async () => {

@@ -15,7 +15,7 @@ enough to tell a success. The probe uses state labels, so it measures the latent
 any model. With --encoder instead of --predictor only the encoder is read (latent and copy columns),
 at any token pooling: what a world model on that encoder could at best plan with. --export-cost DIR
 then writes that encoder as an ONNX graph whose `global` output is the probe's reading, weighted as the
-oracle weighs the state, for `study/encoder_planning.ts --cost global` (planning on the true simulator).
+oracle weighs the state, for `study/experiments/encoder_planning.ts --cost global` (planning on the true simulator).
 Prints one JSON line per rollout step.
 """
 import argparse

@@ -21,7 +21,7 @@ Deno.test("pusht: the fp32 model cuts the distance to the goal state below 0.7 o
 });
 
 // The served default against fp32 on the same episodes. The study measured mean final distances of
-// 7.97 for gptq-w4g32-whole vs 8.31 for fp32 over 50 x 50 (study/runs/paper), and 9.32 for
+// 7.97 for gptq-w4g32-whole vs 8.31 for fp32 over 50 x 50 (study/results/study/paper), and 9.32 for
 // gptq-w2g16, the lowest-bit variant it ran on pusht; through this suite 6.44 vs 6.99 of 12.58. A default may end at most
 // a tenth of the start distance further from the goal than fp32 does, and must itself cut it below 0.7.
 const variant = DEFAULTS.pusht;

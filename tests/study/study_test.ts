@@ -2,8 +2,8 @@
 // line per row and resumes, the speed run measures the deployable variants beside fp32, and the
 // report has its sections and real SVG plots. (Seconds-scale; the paper grid runs outside CI.)
 import assert from "node:assert/strict";
-import { graphSignature } from "../../study/structure.ts";
-import { currentRows, readRows, rowBasis } from "../../study/sweep.ts";
+import { graphSignature } from "../../study/pipeline/structure.ts";
+import { currentRows, readRows, rowBasis } from "../../study/pipeline/rows.ts";
 
 const OUT = Deno.makeTempDirSync();
 const REPORT = Deno.makeTempDirSync();

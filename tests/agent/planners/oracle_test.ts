@@ -7,7 +7,7 @@ import { getTask } from "../../../tasks/registry.ts";
 // Seed 0 is the protocol's; seed 1 is a fresh one (the oracle must hold there too, or it is no upper
 // bound). Measured with the "sum" objective: 1.00 on wall, pointmaze and reacher on both seeds;
 // pusht (final-state cost, two-stage: tasks/pusht.ts) 0.98 / 0.96 / 0.98 on seeds 0 / 1 / 2, 50 x 50
-// (study/results/oracle_pusht.jsonl); its first 10 episodes of seed 1 all succeed by replan 20.
+// (study/results/oracle/oracle_pusht.jsonl); its first 10 episodes of seed 1 all succeed by replan 20.
 const EXPECT: { task: string; seed: number; episodes: number; budget: number; min: number }[] = [
   { task: "wall", seed: 0, episodes: 20, budget: 50, min: 0.95 },
   { task: "pointmaze", seed: 0, episodes: 20, budget: 50, min: 0.95 },
