@@ -1,10 +1,13 @@
 /**
  * Plan latency benchmark: p50/p95 of one replan (encode observation + goal,
- * CEM through the predictor) per model and backend, measured side by side in
- * one run, with the FLOPs of one plan and the GFLOP/s achieved, and the plans
- * per second four concurrent clients get from one loaded model.
+ * then the sampler through the predictor, as one HTTP plan does) per model and
+ * backend, measured side by side in one run, with the FLOPs of one plan, the
+ * GFLOP/s achieved, and the plans per second `--clients` concurrent clients get
+ * from one loaded model. By default it times every task's fp32 model beside its
+ * served default (models/defaults.json) and ends with a table of the ratios.
  *
- *   deno task bench [--model models/wall/fp32,models/wall/rtn-w4g32] [--plans 20] [--preset fast]
+ *   deno task bench [--tasks wall,pusht] [--plans 20]
+ *   deno task bench --model models/wall/fp32,models/wall/rtn-w4g32 --preset fast
  *
  * Each model plans with its own served planner unless planner flags (agent/planner_flags.ts) say otherwise.
  *
@@ -30,13 +33,12 @@ export function predictorFlops(card: ModelCard): number {
   return 2 * (cfg.depth * perBlock + T * C * W + T * W * card.latent_dim + T * W * card.proprio_dim);
 }
 
-const CONCURRENCY = 4;
-
 async function measure(
   dir: string,
   backend: BackendName,
   threads: number,
   plans: number,
+  clients: number,
   options: PlannerOptions,
 ) {
   const model = await WorldModel.load(dir, { backend, threads });
@@ -59,13 +61,14 @@ async function measure(
     await planOnce(planner, i);
     if (i >= 2) ms.push(performance.now() - t0); // first two warm up
   }
-  // Throughput with CONCURRENCY clients planning at once on the one loaded model (as the server does).
+  // Throughput with `clients` clients planning at once on the one loaded model (as a planning worker does).
+  const perClient = Math.max(2, Math.ceil(plans / 4));
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
+  await Promise.all(Array.from({ length: clients }, async (_, w) => {
     const p = worldModelPlanner(model, preset);
-    for (let i = 0; i < plans; i++) await planOnce(p, 1000 + w * plans + i);
+    for (let i = 0; i < perClient; i++) await planOnce(p, 1000 + w * perClient + i);
   }));
-  const concurrentPerS = (CONCURRENCY * plans) / ((performance.now() - t0) / 1000);
+  const concurrentPerS = (clients * perClient) / ((performance.now() - t0) / 1000);
   const c = preset.sampler;
   const flops = predictorFlops(model.card) * c.samples * c.horizon * c.iterations;
   const p50 = percentile(ms, 50);
@@ -78,7 +81,8 @@ async function measure(
     p50_ms: +p50.toFixed(1),
     p95_ms: +percentile(ms, 95).toFixed(1),
     plans_per_s: +(1000 / p50).toFixed(2),
-    [`plans_per_s_${CONCURRENCY}_clients`]: +concurrentPerS.toFixed(2),
+    clients,
+    plans_per_s_clients: +concurrentPerS.toFixed(2),
     gflop_per_plan: +(flops / 1e9).toFixed(3),
     gflop_per_s: +(flops / 1e9 / (p50 / 1000)).toFixed(2),
   };
@@ -87,8 +91,10 @@ async function measure(
 if (import.meta.main) {
   await runCli(async () => {
     const f = parseFlags(Deno.args, {
-      model: { type: "string", help: "comma-separated model directories (default: models/defaults.json)" },
+      model: { type: "string", help: "comma-separated model directories (default: fp32 and the default of --tasks)" },
+      tasks: { type: "string", help: "tasks whose fp32 and served default are timed (default: every task)" },
       plans: { type: "int", default: 20, min: 1, max: 10000, help: "timed plans per model and backend" },
+      clients: { type: "int", default: 8, min: 1, max: 64, help: "concurrent clients for the throughput figure" },
       ...PLANNER_FLAGS,
       backend: { type: "enum", values: ["web", "node"], help: "one backend only (a child of the full run)" },
       threads: { type: "int", default: 1, min: 1, max: 64 },
@@ -99,15 +105,18 @@ if (import.meta.main) {
       const v = f[k as keyof typeof PLANNER_FLAGS];
       return v === undefined ? [] : [`--${k}`, String(v)];
     });
-    const dirs = f.model ? f.model.split(",").filter(Boolean) : Object.entries(
-      JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>,
-    ).map(([t, v]) => `models/${t}/${v}`);
+    const defaults = JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>;
+    const tasks = f.tasks ? f.tasks.split(",") : Object.keys(defaults);
+    const dirs = f.model
+      ? f.model.split(",").filter(Boolean)
+      : tasks.flatMap((t) => [`models/${t}/fp32`, ...(defaults[t] !== "fp32" ? [`models/${t}/${defaults[t]}`] : [])]);
     if (f.backend) { // one configuration (a child of the run below)
       for (const d of dirs) {
-        console.log(JSON.stringify(await measure(d, f.backend, f.threads, plans, f)));
+        console.log(JSON.stringify(await measure(d, f.backend, f.threads, plans, f.clients, f)));
       }
       return;
     }
+    const results: Result[] = [];
     for (const [backend, threads] of [["web", 1], ["web", 2], ["node", 2]] as const) {
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
@@ -118,6 +127,8 @@ if (import.meta.main) {
           dirs.join(","),
           "--plans",
           String(plans),
+          "--clients",
+          String(f.clients),
           ...plannerArgs,
           "--backend",
           backend,
@@ -128,7 +139,34 @@ if (import.meta.main) {
         stderr: "inherit",
       }).output();
       const lines = new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) => l.startsWith("{"));
-      for (const l of lines) console.log(l);
+      for (const l of lines) {
+        console.log(l);
+        results.push(JSON.parse(l));
+      }
     }
+    console.log(ratioTable(results, defaults));
   });
+}
+
+type Result = Awaited<ReturnType<typeof measure>>;
+
+/** A markdown table: per task and backend, fp32 and the served default side by side, and their ratio. */
+export function ratioTable(results: Result[], defaults: Record<string, string>): string {
+  const lines = [
+    "| task | backend | fp32 p50 / p95 ms | default p50 / p95 ms | default / fp32 | GFLOP per plan | plans/s, clients (fp32 / default) |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const r of results.filter((r) => r.model.endsWith("/fp32"))) {
+    const d = results.find((x) =>
+      x.task === r.task && x.backend === r.backend && x.model.endsWith(`/${defaults[r.task]}`)
+    );
+    const pair = (x?: Result) => (x ? `${x.p50_ms} / ${x.p95_ms}` : "-");
+    lines.push(
+      `| ${r.task} | ${r.backend} | ${pair(r)} | ${pair(d)} | ${
+        d ? (d.p50_ms / r.p50_ms).toFixed(3) : "-"
+      } | ${r.gflop_per_plan} | ` +
+        `${r.plans_per_s_clients} / ${d?.plans_per_s_clients ?? "-"} (${r.clients}) |`,
+    );
+  }
+  return lines.join("\n");
 }
