@@ -20,7 +20,7 @@ import { PlanQueue } from "./agent/http/plan_queue.ts";
 import { loadModelCard, type ModelCard } from "./model/model_card.ts";
 import { WorldModel } from "./agent/world_model.ts";
 import { encodeBase64 } from "./lib/base64.ts";
-import { UserError } from "./lib/errors.ts";
+import { environmentProblem, UserError } from "./lib/errors.ts";
 import { envVar, exit, onSignal, readText, serveHttp } from "./lib/platform.ts";
 import { encodePng } from "./lib/png.ts";
 import { taskSpec } from "./tasks/specs.ts";
@@ -49,16 +49,27 @@ async function exampleRequest(card: ModelCard): Promise<unknown> {
   };
 }
 
+/** A user-caused failure (bad configuration, a bad model, a busy port, a missing file) is one line and exit 2. */
 function fail(e: unknown): never {
-  if (e instanceof UserError) {
-    console.error(`error: ${e.message}`);
+  const line = e instanceof UserError ? e.message : environmentProblem(e);
+  if (line) {
+    console.error(`error: ${line}`);
     exit(2);
   }
   throw e;
 }
 
+/** Loopback and unspecified addresses: anything else, or 0.0.0.0 / ::, is reachable from other hosts. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
 try {
   const config = readConfig(envVar);
+  if (!LOOPBACK.test(config.host) && !config.apiKey) {
+    console.error(
+      `warning: listening on ${config.host} without EDGEWM_API_KEY: anyone who can reach this host can plan ` +
+        "(and spend its CPU); set EDGEWM_API_KEY=<16+ characters> to require a key",
+    );
+  }
   const defaults: Record<string, string> = JSON.parse(readText(`${HOME}models/defaults.json`));
   const dirs = config.models ?? Object.entries(defaults).map(([task, variant]) => `${HOME}models/${task}/${variant}`);
   // Every card and file hash is checked before the server listens: a bad model is one line, exit 2.

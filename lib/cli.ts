@@ -3,7 +3,7 @@
  * runner that prints user errors in one line (exit 2) instead of a stack trace.
  */
 import { parseArgs } from "node:util";
-import { UserError } from "./errors.ts";
+import { environmentProblem, UserError } from "./errors.ts";
 
 export class CliError extends UserError {
   override name = "CliError";
@@ -77,11 +77,20 @@ export function parseFlags<const T extends Record<string, FlagSpec>>(args: strin
   const options = Object.fromEntries(
     Object.entries(spec).map(([k, s]) => [k, { type: s.type === "boolean" ? "boolean" : "string" }] as const),
   ) as Record<string, { type: "string" | "boolean" }>;
+  // `--seed -1`: a value that starts with a dash is still the flag's value when it reads as a number.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = /^--([\w-]+)$/.exec(args[i])?.[1];
+    if (flag && spec[flag] && spec[flag].type !== "boolean" && /^-\d|^-\.\d|^-Infinity/.test(args[i + 1] ?? "")) {
+      joined.push(`${args[i]}=${args[++i]}`);
+    } else joined.push(args[i]);
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args: joined, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw new CliError(`${(e as Error).message}; flags: ${Object.keys(spec).map((k) => `--${k}`).join(" ")}`);
+    const first = (e as Error).message.split("\n")[0];
+    throw new CliError(`${first}; flags: ${Object.keys(spec).map((k) => `--${k}`).join(" ")}`);
   }
   const out: Record<string, unknown> = {};
   for (const [k, s] of Object.entries(spec)) {
@@ -119,8 +128,9 @@ export function listFlag<T extends string>(v: string, name: string, known: reado
 }
 
 /**
- * Run a CLI main: user errors print one line and exit 2; `--help` prints the usage and exits 0;
- * anything else is a bug and keeps its stack trace.
+ * Run a CLI main: user errors, and environment failures a user can fix (a missing folder, no permission),
+ * print one line and exit 2; `--help` prints the usage and exits 0; anything else is a bug and keeps its
+ * stack trace.
  */
 export async function runCli(main: () => void | Promise<void>): Promise<void> {
   try {
@@ -132,6 +142,11 @@ export async function runCli(main: () => void | Promise<void>): Promise<void> {
     }
     if (e instanceof UserError) {
       console.error(`error: ${(e as Error).message}`);
+      Deno.exit(2);
+    }
+    const problem = environmentProblem(e);
+    if (problem) {
+      console.error(`error: ${problem}`);
       Deno.exit(2);
     }
     throw e;

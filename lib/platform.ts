@@ -6,6 +6,8 @@
  * system: its files (the models) arrive as modules and are handed in with `provideFiles`.
  */
 
+import { UserError } from "./errors.ts";
+
 /** The Deno namespace where it exists (typed by Deno's own declarations), else undefined. */
 const deno: typeof Deno | undefined = (globalThis as { Deno?: typeof Deno }).Deno;
 
@@ -87,15 +89,27 @@ export async function serveHttp(
   o: { port: number; hostname: string; onListen: (addr: { hostname: string; port: number }) => void },
   fetch: (req: Request) => Response | Promise<Response>,
 ): Promise<HttpServer> {
+  const where = `${o.hostname}:${o.port}`;
   if (deno) {
-    const s = deno.serve({ port: o.port, hostname: o.hostname, onListen: o.onListen }, fetch);
-    return { shutdown: () => s.shutdown() };
+    try {
+      const s = deno.serve({ port: o.port, hostname: o.hostname, onListen: o.onListen }, fetch);
+      return { shutdown: () => s.shutdown() };
+    } catch (e) {
+      throw listenError(e, where);
+    }
   }
   const { serve } = await import("@hono/node-server");
   const s = serve(
     { fetch, port: o.port, hostname: o.hostname },
     (info) => o.onListen({ ...info, hostname: o.hostname }),
   );
+  // Node reports a failed bind as an event after serve() returns: wait for one or the other.
+  await new Promise<void>((resolve, reject) => {
+    const server = s as unknown as { once(ev: string, fn: (e?: unknown) => void): void; listening?: boolean };
+    if (server.listening) return resolve();
+    server.once("listening", () => resolve());
+    server.once("error", (e) => reject(listenError(e, where)));
+  });
   return {
     shutdown: () =>
       new Promise<void>((resolve) => {
@@ -104,6 +118,24 @@ export async function serveHttp(
         (s as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       }),
   };
+}
+
+/** Why a server could not listen, in one line (a busy port, no permission to bind), or the error itself. */
+function listenError(e: unknown, where: string): unknown {
+  const name = (e as Error)?.name, code = (e as { code?: string })?.code;
+  if (name === "AddrInUse" || code === "EADDRINUSE") {
+    return new UserError(`cannot listen on ${where}: the address is in use (another server? set PORT)`);
+  }
+  if (name === "NotCapable" || name === "PermissionDenied" || code === "EACCES" || code === "ERR_ACCESS_DENIED") {
+    return new UserError(
+      `cannot listen on ${where}: not permitted (${(e as Error).message.split("\n")[0]}); ` +
+        `allow it (Deno: --allow-net=${where}) or choose another HOST/PORT`,
+    );
+  }
+  if (name === "AddrNotAvailable" || code === "EADDRNOTAVAIL") {
+    return new UserError(`cannot listen on ${where}: no such address on this host (HOST)`);
+  }
+  return e;
 }
 
 /** The main thread's handle on a worker: a web Worker on Deno, a worker_threads Worker on Node. */

@@ -46,6 +46,30 @@ Deno.test("bad environment: one line naming the variable, exit 2, before listeni
   }
 });
 
+Deno.test("a busy port is one line and exit 2; a public bind without a key warns at start", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  try {
+    const out = await start({ PORT: String(port), EDGEWM_WORKERS: "0" }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, err);
+    assert.match(err, new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`));
+    assert.equal(err.trim().split("\n").length, 1, "one line");
+  } finally {
+    listener.close();
+  }
+  // 0.0.0.0 with no key: the server starts, and says at once that anyone who reaches it can plan.
+  const child = start({ HOST: "0.0.0.0", PORT: String(port), EDGEWM_WORKERS: "0" });
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const first = await reader.read();
+  assert.match(first.value ?? "", /^warning: listening on 0\.0\.0\.0 without EDGEWM_API_KEY/);
+  reader.releaseLock();
+  child.kill("SIGTERM");
+  await child.status;
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+});
+
 Deno.test("planning workers keep /health answering under load; overload is shed with 503; SIGTERM drains and exits 0", async () => {
   const port = 18000 + Math.floor(Math.random() * 1000);
   // Drain time and deadline far beyond two heavy plans on a loaded machine (a CI run beside other jobs once took
