@@ -38,11 +38,20 @@ export function checkConfig(c: QuantizeConfig): void {
   }
 }
 
+/**
+ * The short name of a weight (and activation) setting: bits, then g<group> (per-group), t (per-tensor) or
+ * nothing (per-channel), then a<bits> with tok (per-token) or dyn (dynamic) for activations, e.g. w4g32,
+ * w8a8dyn, w4a8tok. Variant names and the study's row ids are built from it, and from nothing else.
+ */
+export function settingTag(weight: Pick<WeightSpec, "bits" | "granularity" | "group">, act?: ActSpec | null): string {
+  const g = weight.granularity === "group" ? `g${weight.group}` : weight.granularity === "tensor" ? "t" : "";
+  const a = act ? `a${act.bits}${act.mode === "per-token" ? "tok" : act.mode === "dynamic" ? "dyn" : ""}` : "";
+  return `w${weight.bits}${g}${a}`;
+}
+
 /** The variant name a configuration gets, e.g. gptq-w4g32, rtn-w8a8dyn, awq-w3-sim. */
 export function describe(c: QuantizeConfig): string {
-  const g = c.weight.granularity === "group" ? `g${c.weight.group}` : c.weight.granularity === "tensor" ? "t" : "";
-  const a = c.act ? `a${c.act.bits}${c.act.mode === "per-token" ? "tok" : c.act.mode === "dynamic" ? "dyn" : ""}` : "";
-  return `${c.method}-w${c.weight.bits}${g}${a}${c.format === "sim" ? "-sim" : ""}`;
+  return `${c.method}-${settingTag(c.weight, c.act)}${c.format === "sim" ? "-sim" : ""}`;
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   tensorFloats,
 } from "../lib/onnx.ts";
 import { nbitsProblem, toMatMulNBits } from "./pack.ts";
-import { type Params, type QuantizedWeight } from "./quantizer.ts";
+import type { Params, QuantizedWeight, WeightSpec } from "./quantizer.ts";
 import { QuantError } from "./quant_error.ts";
 
 export type Format = "sim" | "deploy";
@@ -39,6 +39,20 @@ export interface LayerPlan {
  * Why a layer with `bits`-bit weights in blocks of `block` (K for per-channel
  * and per-tensor) and these activations cannot be deployed, or null when it can.
  */
+/**
+ * Why a configuration has no real low-bit kernel here (null when it has one), before any layer is seen:
+ * weights per channel or in groups, activations as given. The study's grid asks this to decide which of
+ * its rows are deployable; layers are checked again one by one (`deployProblem`) when graphs are written.
+ */
+export function configDeployProblem(
+  weight: Pick<WeightSpec, "bits" | "granularity" | "group">,
+  act?: ActSpec,
+): string | null {
+  // Per channel (or tensor), a block is the whole input (K); any K stands for it.
+  const K = 1 << 12, block = weight.granularity === "group" ? weight.group! : K;
+  return deployProblem(weight.bits, block, K, act);
+}
+
 export function deployProblem(bits: number, block: number, K: number, act?: ActSpec): string | null {
   if (!act) return nbitsProblem(bits, block, K);
   if (act.bits !== 8) return `A${act.bits} has no integer kernel here (A8 only)`;

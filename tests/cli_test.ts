@@ -31,9 +31,17 @@ const cases: [string, string[], RegExp][] = [
     /--execute: execute 3 must not exceed horizon 2/,
   ],
   // A negative number is read as the flag's value (and refused by its range), not as another flag.
-  ["tasks/dataset.ts", ["--task", "wall", "--episodes", "1", "--seed", "-1", "--out", "/tmp/x"], /--seed must be an integer in \[0,/],
+  [
+    "tasks/dataset.ts",
+    ["--task", "wall", "--episodes", "1", "--seed", "-1", "--out", "/tmp/x"],
+    /--seed must be an integer in \[0,/,
+  ],
   // Files a user names that cannot be written: one line naming the path, not a stack trace.
-  ["agent/filmstrip.ts", ["--task", "wall", "--out", "/nonexistent-edgewm/dir/x.png"], /No such file or directory.*nonexistent-edgewm/],
+  [
+    "agent/filmstrip.ts",
+    ["--task", "wall", "--out", "/nonexistent-edgewm/dir/x.png"],
+    /No such file or directory.*nonexistent-edgewm/,
+  ],
   [
     "agent/eval.ts",
     ["--task", "wall", "--model", "models/wall/fp32", "--samples", "1"],

@@ -8,8 +8,9 @@
  * Shards: rows are split by chain (rows that decide each other stay in one shard).
  */
 import { graphFiles, loadModelCard } from "../../model/model_card.ts";
-import type { ActMode } from "../../quant/activations.ts";
-import type { Method, Module, QuantizeConfig } from "../../quant/config.ts";
+import type { ActMode, ActSpec } from "../../quant/activations.ts";
+import { type Method, type Module, type QuantizeConfig, settingTag } from "../../quant/config.ts";
+import { configDeployProblem } from "../../quant/rewrite.ts";
 import type { WeightSpec } from "../../quant/quantizer.ts";
 import type { TaskName } from "../../tasks/task.ts";
 
@@ -45,30 +46,34 @@ function weight(bits: number, group?: number): WeightSpec {
   return { bits, symmetric: false, ...(group ? { granularity: "group", group } : { granularity: "channel" }) };
 }
 
-/** MatMulNBits holds 2, 3 (in 4-bit containers), 4 and 8-bit weights; other widths are studied simulated. */
-function weightFormat(bits: number): "deploy" | "sim" {
-  return [2, 3, 4, 8].includes(bits) ? "deploy" : "sim";
+/** Deployable where the toolkit has a real low-bit kernel for the setting (quant/rewrite.ts says which). */
+function weightFormat(bits: number, group?: number): "deploy" | "sim" {
+  return configDeployProblem(weight(bits, group)) ? "sim" : "deploy";
 }
 
-const gtag = (group?: number) => (group ? `g${group}` : "");
-const atag = (mode: ActMode) => (mode === "per-tensor" ? "" : mode === "per-token" ? "tok" : "dyn");
-
-/** A8 with static per-tensor or dynamic ranges and per-channel weights has integer kernels; the rest is simulated. */
+/**
+ * Weight-activation rows deploy where an integer kernel exists for them, and only at W8: MatMulInteger holds
+ * int8 weights, so fewer weight bits would save nothing on disk there and are studied simulated.
+ */
 function actFormat(wbits: number, abits: number, mode: ActMode, group?: number): "deploy" | "sim" {
-  return wbits === 8 && abits === 8 && mode !== "per-token" && !group ? "deploy" : "sim";
+  return wbits === 8 && !configDeployProblem(weight(wbits, group), { bits: abits, mode }) ? "deploy" : "sim";
 }
+
+/** A row id: the method and the setting's tag (quant/config.ts `settingTag`), e.g. gptq-w4g32, rtn-w8a8dyn. */
+const rowId = (method: string, bits: number, group?: number, act?: ActSpec) =>
+  `${method}-${settingTag(weight(bits, group), act)}`;
 
 function weightOnly(task: TaskName, methods: Method[], bits: number[], groups: (number | undefined)[]): RowSpec[] {
   const rows: RowSpec[] = [];
   for (const method of methods) {
     for (const [bi, b] of bits.entries()) {
       for (const [gi, g] of groups.entries()) {
-        const id = `${method}-w${b}${gtag(g)}`;
-        const at = (i: number) => `${method}-w${b}${gtag(groups[i])}`;
+        const id = rowId(method, b, g);
+        const at = (i: number) => rowId(method, b, groups[i]);
         // A group is decided by the next finer one (a coarser grid of scales cannot do better where the finer
         // one fails); per-channel by the finest, so that every surviving bit width has its group-vs-channel pair.
         const decidedBy = gi === 0
-          ? (bi > 0 ? [`${method}-w${bits[bi - 1]}${gtag(groups[0])}`] : [])
+          ? (bi > 0 ? [rowId(method, bits[bi - 1], groups[0])] : [])
           : g === undefined
           ? [at(0)]
           : [at(gi - 1)];
@@ -79,7 +84,7 @@ function weightOnly(task: TaskName, methods: Method[], bits: number[], groups: (
           task,
           family: "weight-only",
           kind: "quant",
-          steps: [{ method, weight: weight(b, g), modules: BOTH, format: weightFormat(b), layers: "all" }],
+          steps: [{ method, weight: weight(b, g), modules: BOTH, format: weightFormat(b, g), layers: "all" }],
           decidedBy: decidedBy.length ? decidedBy : undefined,
           chain: `${task}/weight-only/${method}`,
           tier: candidate ? 1 : 2,
@@ -104,9 +109,9 @@ function weightAct(
         for (const [wb, ab] of settings) {
           // Dynamic (run-time per-tensor) ranges are what the integer kernel does: studied where it deploys.
           if (mode === "dynamic" && actFormat(wb, ab, mode, g) !== "deploy") continue;
-          const id = `${method}-w${wb}${gtag(g)}a${ab}${atag(mode)}`;
+          const id = rowId(method, wb, g, { bits: ab, mode });
           // W6A6 and W4A8 are decided by W8A8; W4A4 once both W6A6 and W4A8 have failed.
-          const at = (w: number, a: number) => `${method}-w${w}${gtag(g)}a${a}${atag(mode)}`;
+          const at = (w: number, a: number) => rowId(method, w, g, { bits: a, mode });
           const decidedBy = wb === 4 && ab === 4 ? [at(6, 6), at(4, 8)] : wb === 8 && ab === 8 ? undefined : [at(8, 8)];
           const fmt = actFormat(wb, ab, mode, g);
           rows.push({
@@ -124,7 +129,7 @@ function weightAct(
               ...(method === "smoothquant" ? { alpha: 0.5 } : {}),
             }],
             decidedBy,
-            chain: `${task}/weight-act/${method}/${mode}/${gtag(g) || "ch"}`,
+            chain: `${task}/weight-act/${method}/${mode}/${g ? `g${g}` : "ch"}`,
             tier: mode === "dynamic" && (method === "rtn" || method === "smoothquant") ? 1 : 2,
           });
         }
@@ -150,7 +155,7 @@ function asymmetry(task: TaskName): RowSpec[] {
     const short = target === "encoder" ? "enc" : "pred", oshort = other === "encoder" ? "enc" : "pred";
     for (const [wb, ab] of [[6, 6], [4, 8], [4, 6], [4, 4]]) {
       rows.push({
-        id: `${short}-w${wb}a${ab}.${oshort}-w8a8`,
+        id: `${short}-${settingTag(weight(wb), { bits: ab, mode: "per-tensor" })}.${oshort}-w8a8`,
         task,
         family: "asymmetry",
         kind: "quant",
@@ -168,7 +173,7 @@ function asymmetry(task: TaskName): RowSpec[] {
     }
     for (const wb of [4, 3]) {
       rows.push({
-        id: `${short}-w${wb}.${oshort}-fp32`,
+        id: `${short}-${settingTag(weight(wb))}.${oshort}-fp32`,
         task,
         family: "asymmetry",
         kind: "quant",
@@ -237,7 +242,7 @@ function whole(task: TaskName, distanceHead: boolean): RowSpec[] {
           layers: "whole",
         };
         return {
-          id: `${method}-w${w.bits}${gtag(w.group)}${mode ? `a8${atag(mode)}` : ""}-whole${
+          id: `${rowId(method, w.bits, w.group, mode ? { bits: 8, mode } : undefined)}-whole${
             distanceHead && !head ? "-fp32head" : ""
           }`,
           task,

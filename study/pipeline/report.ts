@@ -245,7 +245,7 @@ function _figures(s: Study): Figure[] {
   const asym = rows.filter((r) => r.family === "asymmetry" && r.status === "done").map((r) => ({
     task: r.task,
     module: r.id.startsWith("enc-") ? "encoder quantized" : "predictor quantized",
-    setting: r.id.split(".")[0].replace(/^(enc|pred)-/, ""),
+    setting: setting(r)!.tag,
     success: final(r),
   }));
   const quantRows = rows.filter((r) => r.status === "done" && r.objective && r.kind !== "oracle");

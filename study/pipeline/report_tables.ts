@@ -49,16 +49,30 @@ export function peerTable(rows: RowResult[], speed: SpeedRow[], task: string): s
     "| group | quantizer | success @50 | net episodes lost vs fp32 | KB | latent err step 5 | web-2t replan p50 (x fp32) |",
     "|---|---|---|---|---|---|---|",
   ];
+  // Rows are found by what they ran (their config), not by reading their ids apart.
+  const peerOf = (g: number, algo: string) =>
+    mine.find((r) => {
+      const c = r.config as { algo?: string; group?: number } | null;
+      return r.family === "peer" && c?.algo === algo && c?.group === g;
+    });
+  const oursOf = (g: number, method: string) =>
+    mine.find((r) => {
+      const s = setting(r);
+      return r.family === "weight-only" && s?.method === method && s.bits === 4 && s.granularity === `g${g}`;
+    });
   for (const g of [32, 128]) {
-    for (const id of [`ort-rtn-w4g${g}`, `ort-hqq-w4g${g}`, `rtn-w4g${g}`, `awq-w4g${g}`, `gptq-w4g${g}`]) {
-      const r = mine.find((x) => x.id === id);
+    const quantizers: [string, RowResult | undefined][] = [
+      ["onnxruntime RTN", peerOf(g, "rtn")],
+      ["onnxruntime HQQ", peerOf(g, "hqq")],
+      ...["rtn", "awq", "gptq"].map((m): [string, RowResult | undefined] => [`ours ${m}`, oursOf(g, m)]),
+    ];
+    for (const [label, r] of quantizers) {
       if (!r) continue;
+      const id = r.id;
       lines.push(
-        `| ${g} | ${
-          id.startsWith("ort-") ? `onnxruntime ${id.split("-")[1].toUpperCase()}` : `ours ${id.split("-")[0]}`
-        } | ${f2(final(r))} | ${netLoss(r, fp32)} | ${r.bytes ? (r.bytes.total / 1024).toFixed(0) : "-"} | ${
-          r.latent_error ? r.latent_error.step5.toExponential(1) : "-"
-        } | ${
+        `| ${g} | ${label} | ${f2(final(r))} | ${netLoss(r, fp32)} | ${
+          r.bytes ? (r.bytes.total / 1024).toFixed(0) : "-"
+        } | ${r.latent_error ? r.latent_error.step5.toExponential(1) : "-"} | ${
           ((s) => (s ? `${s.p50_ms.toFixed(0)} ms${s.vs_fp32 ? ` (${s.vs_fp32.toFixed(2)}x)` : ""}` : "-"))(web2(id))
         } |`,
       );

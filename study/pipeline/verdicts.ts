@@ -3,6 +3,9 @@
  * that show it, or says "pending" while too few of them have run.
  */
 import type { RowResult } from "./rows.ts";
+import { settingTag } from "../../quant/config.ts";
+import type { ActSpec } from "../../quant/activations.ts";
+import type { WeightSpec } from "../../quant/quantizer.ts";
 
 export const final = (r: RowResult) => r.success?.[String(r.budget)];
 export const mean = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
@@ -19,6 +22,8 @@ export function setting(r: RowResult) {
   if (!s) return null;
   return {
     method: s.method,
+    /** The setting's tag (quant/config.ts `settingTag`), e.g. w4a8 or w4g32. */
+    tag: settingTag(s.weight as WeightSpec, s.act as ActSpec | undefined),
     bits: s.weight.bits,
     granularity: s.weight.granularity === "group" ? `g${s.weight.group}` : s.weight.granularity,
     abits: s.act?.bits ?? null,
@@ -123,7 +128,7 @@ export function verdictAsymmetry(rows: RowResult[]): Verdict {
     if (d < -0.04) enc++; // quantizing the encoder hurts more
     if (d > 0.04) pred++;
     recover.push(final(r)! - (r.success?.["10"] ?? 0));
-    pairs.push(`${r.task} ${r.id.split(".")[0].slice(4)}: enc-only ${f2(final(r))} vs pred-only ${f2(final(twin))}`);
+    pairs.push(`${r.task} ${setting(r)!.tag}: enc-only ${f2(final(r))} vs pred-only ${f2(final(twin))}`);
   }
   if (n < 2) return { finding, verdict: "pending", evidence: `${n} comparable pairs so far` };
   const bottleneck = enc > pred ? "encoder" : pred > enc ? "predictor" : "neither";
