@@ -10,16 +10,8 @@
  *
  * The output keeps the Conv's name, so the rest of the graph is untouched.
  */
-import {
-  attrInts,
-  getAttr,
-  makeNode,
-  makeTensor,
-  type Model,
-  type Node,
-  type Tensor,
-  tensorFloats,
-} from "../lib/onnx.ts";
+import { type Model, type Node, type Tensor } from "../lib/onnx.ts";
+import { attrInts, getAttr, makeNode, makeTensor, tensorFloats } from "../lib/onnx_graph.ts";
 
 /** Why `node` is not a patch embedding we can rewrite (null when it is), given its input's spatial size. */
 function patchConvProblem(inits: Map<string, Tensor>, node: Node, spatial: [number, number]): string | null {

@@ -16,7 +16,8 @@ import { getTask } from "../tasks/registry.ts";
 import type { TaskName } from "../tasks/task.ts";
 import type { Layer } from "./layers.ts";
 import type { Matrix } from "./matrix.ts";
-import { encodeModel, makeValueInfo, type Model } from "../lib/onnx.ts";
+import { encodeModel, type Model } from "../lib/onnx.ts";
+import { makeValueInfo } from "../lib/onnx_graph.ts";
 import { QuantError } from "./quant_error.ts";
 
 /** Seed stream of calibration episodes ("CAL"); evaluation uses its own stream. */

@@ -7,7 +7,8 @@
  * on a graph whose patch-embedding Conv was first rewritten as a MatMul
  * (agent/patchify.ts), so that it is a layer too.
  */
-import { getAttr, type Model, type Node, type Tensor, tensorFloats } from "../lib/onnx.ts";
+import { type Model, type Node, type Tensor } from "../lib/onnx.ts";
+import { getAttr, tensorFloats } from "../lib/onnx_graph.ts";
 import type { Matrix } from "./matrix.ts";
 import { QuantError } from "./quant_error.ts";
 

@@ -11,16 +11,8 @@
  */
 import type { ActSpec } from "./activations.ts";
 import { consumers, type Layer } from "./layers.ts";
-import {
-  attrInt,
-  attrInts,
-  makeNode,
-  makeTensor,
-  type Model,
-  type Node,
-  requireOpset,
-  tensorFloats,
-} from "../lib/onnx.ts";
+import { type Model, type Node } from "../lib/onnx.ts";
+import { attrInt, attrInts, makeNode, makeTensor, requireOpset, tensorFloats } from "../lib/onnx_graph.ts";
 import { nbitsProblem, toMatMulNBits } from "./pack.ts";
 import type { Params, QuantizedWeight, WeightSpec } from "./quantizer.ts";
 import { QuantError } from "./quant_error.ts";

@@ -1,6 +1,7 @@
 /** Small ONNX graphs built in the tests, and a helper to run them. */
 import { type BackendName, ortFor } from "../model/ort.ts";
-import { attrFloat, attrInt, encodeModel, makeNode, makeTensor, makeValueInfo, type Model } from "../lib/onnx.ts";
+import { encodeModel, type Model } from "../lib/onnx.ts";
+import { attrFloat, attrInt, makeNode, makeTensor, makeValueInfo } from "../lib/onnx_graph.ts";
 import { Rng } from "../lib/rng.ts";
 
 export function randn(rng: Rng, n: number, scale = 1): Float32Array {

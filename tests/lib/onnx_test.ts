@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { attrInt, decodeModel, encodeModel, getAttr, OnnxError, tensorFloats } from "../../lib/onnx.ts";
+import { decodeModel, encodeModel, OnnxError } from "../../lib/onnx.ts";
+import { attrInt, getAttr, tensorFloats } from "../../lib/onnx_graph.ts";
 import { readFields, Writer } from "../../lib/protobuf.ts";
 import { assertSameArray } from "../_helpers.ts";
 import { maxAbsDiff, runModel, toyBlock, toyInputs } from "../_onnx_graphs.ts";

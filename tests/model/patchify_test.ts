@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ortFor } from "../../model/ort.ts";
 import { findLayers } from "../../quant/layers.ts";
-import { cloneModel, decodeModel, encodeModel, type Model } from "../../lib/onnx.ts";
+import { decodeModel, encodeModel, type Model } from "../../lib/onnx.ts";
+import { cloneModel } from "../../lib/onnx_graph.ts";
 import { patchConvsToMatMul } from "../../model/patchify.ts";
 import { maxAbsDiff } from "../_onnx_graphs.ts";
 
