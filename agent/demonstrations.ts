@@ -17,13 +17,14 @@ import { parseFlags, runCli } from "../lib/cli.ts";
 import { Rng } from "../lib/rng.ts";
 import {
   behaviourSource,
+  DATASET_FLAGS,
   type EpisodeArrays,
   type EpisodeSource,
   generateEpisode,
-  writeDataset,
+  writeDatasetCli,
 } from "../tasks/dataset.ts";
 import { getTask } from "../tasks/registry.ts";
-import { type Task, TASK_NAMES } from "../tasks/task.ts";
+import type { Task } from "../tasks/task.ts";
 import { ORACLE_PRESETS, oraclePlanner } from "./planners/oracle.ts";
 
 export interface DemonstrationOptions {
@@ -51,17 +52,25 @@ export function goalFrom(task: Task, state: Float64Array, steps: number, rng: Rn
   return sim.state();
 }
 
-/** The episode source `writeDataset` draws demonstrations from. */
-export function demonstrationSource(options: Partial<DemonstrationOptions> = {}): EpisodeSource {
+/** Goals drawn and reached by the demonstrations generated so far (in this process). */
+export interface GoalCount {
+  drawn: number;
+  reached: number;
+}
+
+/** The episode source `writeDataset` draws demonstrations from; `goals` counts how often the oracle got there. */
+export function demonstrationSource(options: Partial<DemonstrationOptions> = {}): EpisodeSource & { goals: GoalCount } {
   const o = { ...DEMONSTRATION_DEFAULTS, ...options };
+  const goals: GoalCount = { drawn: 0, reached: 0 };
   return {
     name: "oracle demonstrations",
     settings: { ...o },
+    goals,
     async episode(task, seed, index, steps, size) {
       // A stream of its own per episode; the first draw decides who drives it.
       const rng = Rng.derive(seed, 0xde30, index);
       if (rng.random() < o.behaviourFraction) return generateEpisode(task, seed, index, steps, size);
-      return await _demonstrate(task, rng, steps, size, o);
+      return await _demonstrate(task, rng, steps, size, o, goals);
     },
   };
 }
@@ -72,6 +81,7 @@ async function _demonstrate(
   steps: number,
   size: number,
   o: DemonstrationOptions,
+  goals: GoalCount,
 ): Promise<EpisodeArrays> {
   const preset = ORACLE_PRESETS[task.name], planner = oraclePlanner(task, preset);
   const A = task.actionDim, P = task.proprioDim, S = task.stateDim, F = size * size * 3, fs = task.frameskip;
@@ -90,6 +100,7 @@ async function _demonstrate(
   };
   record(0);
   let t = 0, goal = goalFrom(task, sim.state(), o.goalSteps, rng), tries = 0;
+  goals.drawn++;
   let warm: Float32Array | undefined;
   const observe = (state: Float64Array) => ({
     state,
@@ -97,8 +108,11 @@ async function _demonstrate(
     image: () => task.render(state, size),
   });
   while (t < steps) {
-    if (task.success(sim.state(), goal) || tries >= o.patience) {
+    const reached = task.success(sim.state(), goal);
+    if (reached || tries >= o.patience) {
+      if (reached) goals.reached++;
       goal = goalFrom(task, sim.state(), o.goalSteps, rng);
+      goals.drawn++;
       tries = 0;
       warm = undefined;
     }
@@ -122,11 +136,7 @@ if (import.meta.main) {
   await runCli(async () => {
     const d = DEMONSTRATION_DEFAULTS;
     const f = parseFlags(Deno.args, {
-      task: { type: "string", required: true, help: TASK_NAMES.join(" | ") },
-      episodes: { type: "int", required: true, min: 1 },
-      steps: { type: "int", default: 100, min: 1, max: 100000, help: "environment steps per episode" },
-      seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
-      size: { type: "int", default: 64, min: 8, max: 1024, help: "image size (px)" },
+      ...DATASET_FLAGS,
       noise: { type: "number", default: d.noise, min: 0, max: 2, help: "std of noise on executed env actions" },
       "behaviour-fraction": {
         type: "number",
@@ -137,23 +147,20 @@ if (import.meta.main) {
       },
       "goal-steps": { type: "int", default: d.goalSteps, min: 1, max: 1000, help: "behaviour steps to a goal" },
       patience: { type: "int", default: d.patience, min: 1, max: 1000, help: "replans per goal" },
-      out: { type: "string", required: true, help: "dataset folder (resumed if it holds a partial run)" },
     }, "deno task demos --task T --episodes N --out DIR: oracle-driven demonstrations in the data contract");
     getTask(f.task); // a bad name fails before any file is touched
-    const t0 = performance.now();
     const source = f["behaviour-fraction"] >= 1 ? behaviourSource : demonstrationSource({
       noise: f.noise,
       behaviourFraction: f["behaviour-fraction"],
       goalSteps: f["goal-steps"],
       patience: f.patience,
     });
-    const meta = await writeDataset({ ...f, source, progress: true });
-    console.log(JSON.stringify({
-      task: meta.task,
-      episodes: meta.episodes,
-      frames: meta.episodes * (meta.steps + 1),
-      seconds: +((performance.now() - t0) / 1000).toFixed(2),
-      out: f.out,
-    }));
+    await writeDatasetCli({ ...f, source });
+    if ("goals" in source) {
+      const { drawn, reached } = source.goals as GoalCount;
+      console.error(
+        `demos: the oracle reached ${reached} of ${drawn} goals drawn (the last of each episode is cut short)`,
+      );
+    }
   });
 }

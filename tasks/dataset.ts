@@ -8,7 +8,7 @@
  * files depend only on the settings, and an interrupted run resumes where it
  * stopped (progress.json records finished episodes).
  */
-import { parseFlags, runCli } from "../lib/cli.ts";
+import { type FlagSpec, parseFlags, runCli } from "../lib/cli.ts";
 import { UserError } from "../lib/errors.ts";
 import { NpyWriter, readNpy } from "../lib/npy.ts";
 import { Progress } from "../lib/progress.ts";
@@ -245,27 +245,36 @@ export async function writeDataset(options: DatasetOptions): Promise<DatasetMeta
   return meta;
 }
 
+/** The flags of every command that writes a dataset (`deno task dataset`, `deno task demos`). */
+export const DATASET_FLAGS = {
+  task: { type: "string", required: true, help: TASK_NAMES.join(" | ") },
+  episodes: { type: "int", required: true, min: 1 },
+  steps: { type: "int", default: 100, min: 1, max: 100000, help: "environment steps per episode" },
+  seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
+  size: { type: "int", default: 64, min: 8, max: 1024, help: "image size (px)" },
+  out: { type: "string", required: true, help: "dataset folder (resumed if it holds a partial run)" },
+} as const satisfies Record<string, FlagSpec>;
+
+/** Write a dataset with progress on stderr; the last line on stdout is what was written, as JSON. */
+export async function writeDatasetCli(options: DatasetOptions): Promise<void> {
+  const t0 = performance.now();
+  const meta = await writeDataset({ ...options, progress: true });
+  console.log(JSON.stringify({
+    task: meta.task,
+    episodes: meta.episodes,
+    frames: meta.episodes * (meta.steps + 1),
+    seconds: +((performance.now() - t0) / 1000).toFixed(2),
+    out: options.out,
+  }));
+}
+
 if (import.meta.main) {
   await runCli(async () => {
-    const f = parseFlags(Deno.args, {
-      task: { type: "string", required: true, help: TASK_NAMES.join(" | ") },
-      episodes: { type: "int", required: true, min: 1 },
-      steps: { type: "int", default: 100, min: 1, max: 100000, help: "environment steps per episode" },
-      seed: { type: "int", default: 0, min: 0, max: 2 ** 32 - 1 },
-      size: { type: "int", default: 64, min: 8, max: 1024, help: "image size (px)" },
-      out: { type: "string", required: true, help: "dataset folder (resumed if it holds a partial run)" },
-    }, "deno task dataset --task T --episodes N --out DIR: behaviour-policy episodes as NumPy files + meta.json");
-    const t0 = performance.now();
-    const meta = await writeDataset({ ...f, progress: true });
-    const s = (performance.now() - t0) / 1000;
-    console.log(
-      JSON.stringify({
-        task: meta.task,
-        episodes: meta.episodes,
-        frames: meta.episodes * (meta.steps + 1),
-        seconds: +s.toFixed(2),
-        out: f.out,
-      }),
+    const f = parseFlags(
+      Deno.args,
+      DATASET_FLAGS,
+      "deno task dataset --task T --episodes N --out DIR: behaviour-policy episodes as NumPy files + meta.json",
     );
+    await writeDatasetCli(f);
   });
 }
