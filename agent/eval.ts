@@ -14,7 +14,7 @@ import { evaluate } from "../tasks/evaluation.ts";
 import { Progress } from "../lib/progress.ts";
 import { getTask } from "../tasks/registry.ts";
 import { TASK_NAMES } from "../tasks/task.ts";
-import { cardPreset } from "../model/planner_options.ts";
+import { cardPreset, describePlanner } from "../model/planner_options.ts";
 import { PLANNER_FLAGS, plannerFromFlags } from "./planner_flags.ts";
 import { worldModelPlanner } from "./planners/world_model_planner.ts";
 import { WorldModel } from "./world_model.ts";
@@ -52,13 +52,16 @@ if (import.meta.main) {
     console.log(JSON.stringify({
       task: r.task,
       model: f.model,
-      planner: { method: preset.method, ...preset.sampler, execute: preset.execute },
+      planner: { ...preset, description: describePlanner(preset) },
       episodes: r.episodes,
       budget: r.budget,
       success_rate: r.success_rate,
       success_at: r.success_at,
       plan_ms: { p50: +percentile(ms, 50).toFixed(1), p95: +percentile(ms, 95).toFixed(1) },
       final_distance_mean: +(r.results.reduce((a, e) => a + e.finalDistance, 0) / r.episodes).toFixed(3),
+      // Per episode (paired comparisons between planners or variants on the same episodes) and in all.
+      success_at_episode: r.results.map((e) => e.successAt),
+      replans: ms.length,
     }));
   });
 }

@@ -9,9 +9,23 @@
  */
 import { readBytes } from "../lib/platform.ts";
 import { loadModelCard, type ModelCard, ModelLoadError } from "../model/model_card.ts";
-import { type BackendName, encoderGraphFor, ortFor, type OrtModule, type Session } from "../model/ort.ts";
+import {
+  type BackendName,
+  DEFAULT_LOW_BIT,
+  encoderGraphFor,
+  graphFor,
+  type LowBitMode,
+  ortFor,
+  type OrtModule,
+  type Session,
+} from "../model/ort.ts";
+
+import { LruCache } from "./latent_cache.ts";
 
 export type { BackendName } from "../model/ort.ts";
+
+/** Goal latents a loaded model keeps (a latent is ~2 KB: 64 concurrent episodes' goals in ~130 KB). */
+export const GOAL_CACHE_SIZE = 64;
 
 export interface Latent {
   /** [B, N, D] */
@@ -25,6 +39,8 @@ export interface WorldModelOptions {
   backend?: BackendName;
   /** Threads for the wasm backend; default 1, as the server runs (onnxruntime-web with 2 can hang under load). */
   threads?: number;
+  /** How low-bit weights run (model/ort.ts); default: the backend's (`DEFAULT_LOW_BIT`). */
+  lowBit?: LowBitMode;
 }
 
 export class WorldModel {
@@ -40,16 +56,19 @@ export class WorldModel {
   /** phi of the goal latents seen so far (a plan scores thousands of rollouts against one goal). */
   private goalPhi = new WeakMap<Latent, Float32Array>();
 
+  /** Goal latents by a key of their image (agent/http/plan_job.ts): one encode per goal, not per replan. */
+  readonly goals = new LruCache<Latent>(GOAL_CACHE_SIZE);
+
   /** Load and verify a model directory. Hash mismatches and unreadable graphs throw `ModelLoadError`. */
   static async load(dir: string, options: WorldModelOptions = {}): Promise<WorldModel> {
     const card = loadModelCard(dir);
-    const backend = options.backend ?? "web";
+    const backend = options.backend ?? "web", lowBit = options.lowBit ?? DEFAULT_LOW_BIT[backend];
     const ort = await ortFor(backend, options.threads ?? 1);
     const open = async (name: string, threads = options.threads ?? 1) => {
       try {
         // onnxruntime-node uses every core unless told; the wasm backend takes its count from ortFor.
         const opts = backend === "node" ? { intraOpNumThreads: threads } : {};
-        const bytes = readBytes(`${dir}/${name}`);
+        const bytes = graphFor(readBytes(`${dir}/${name}`), lowBit);
         const graph = name === "encoder.onnx" ? encoderGraphFor(bytes, card.image_size, backend, threads) : bytes;
         return await ort.InferenceSession.create(graph, opts);
       } catch (e) {

@@ -4,11 +4,29 @@
  */
 import { decodeModel, encodeModel } from "../lib/onnx.ts";
 import { patchConvsToMatMul } from "./patchify.ts";
+import { unpackLowBit } from "./unpack_low_bit.ts";
 
 export type OrtModule = typeof import("onnxruntime-web");
 export type Session = Awaited<ReturnType<OrtModule["InferenceSession"]["create"]>>;
 
 export type BackendName = "web" | "node";
+
+/**
+ * How a backend runs low-bit weights: "native" runs the file's MatMulNBits kernels as they are; "unpack"
+ * rewrites them at load as fp32 MatMuls (model/unpack_low_bit.ts: the file, its bytes on disk and its hash
+ * stay as they are). onnxruntime-web has no low-bit GEMM and dequantizes on every call, so it unpacks.
+ */
+export type LowBitMode = "native" | "unpack";
+
+/** The mode each backend runs low-bit weights in unless told otherwise (agent/bench.ts measures both). */
+export const DEFAULT_LOW_BIT: Record<BackendName, LowBitMode> = { web: "unpack", node: "native" };
+
+/** A graph as a session on `backend` gets it: the file's bytes, or its low-bit layers unpacked. */
+export function graphFor(bytes: Uint8Array, lowBit: LowBitMode): Uint8Array {
+  if (lowBit === "native") return bytes;
+  const model = decodeModel(bytes);
+  return unpackLowBit(model) ? encodeModel(model) : bytes;
+}
 
 /**
  * The encoder graph as a session gets it. onnxruntime-web with 2 threads now and then hangs at a process's first

@@ -12,8 +12,21 @@
 import * as z from "zod";
 import { UserError } from "../lib/errors.ts";
 
-export type PlannerMethod = "cem" | "mppi";
-export const PLANNER_METHODS = ["cem", "mppi"] as const satisfies readonly PlannerMethod[];
+export type PlannerMethod = "cem" | "icem" | "mppi";
+export const PLANNER_METHODS = ["cem", "icem", "mppi"] as const satisfies readonly PlannerMethod[];
+
+/** iCEM's own settings (agent/planners/icem.ts): colored noise, a shrinking population, elites kept. */
+export interface IcemSettings {
+  /** Exponent of the noise's power spectrum 1/f^beta (0: white). */
+  beta: number;
+  /** Population shrink factor per iteration. */
+  decay: number;
+  /** Fraction of the elites carried into the next iteration. */
+  keepElites: number;
+}
+
+/** Pinneri et al. 2020's values: pink-to-red noise, the population shrinking by 1.25 per iteration, 30% kept. */
+export const DEFAULT_ICEM: IcemSettings = { beta: 2, decay: 1.25, keepElites: 0.3 };
 
 /** A resolved planner: every field spelled out. */
 export interface PlanPreset {
@@ -23,6 +36,8 @@ export interface PlanPreset {
   sampler: { horizon: number; samples: number; topk: number; iterations: number; initStd: number };
   /** MPPI's temperature, in standard deviations of a batch's costs. */
   temperature?: number;
+  /** iCEM's settings (DEFAULT_ICEM where absent). */
+  icem?: IcemSettings;
   /** Model actions executed before replanning (MPC). */
   execute: number;
 }
@@ -101,9 +116,10 @@ export function resolvePlanner(options: PlannerOptions, fallback: PlanPreset = P
     sampler,
     temperature: options.temperature ?? base.temperature ?? DEFAULT_TEMPERATURE,
     execute: options.execute ?? base.execute,
+    ...(base.icem ? { icem: base.icem } : {}),
   };
-  // MPPI weighs every sample and has no elites, so only CEM's topk must fit its samples.
-  if (p.method === "cem" && sampler.topk > sampler.samples) {
+  // MPPI weighs every sample and has no elites, so only CEM's (and iCEM's) topk must fit its samples.
+  if (p.method !== "mppi" && sampler.topk > sampler.samples) {
     throw new PlannerOptionsError("topk", `topk ${sampler.topk} must not exceed samples ${sampler.samples}`);
   }
   if (p.execute > sampler.horizon) {
@@ -120,7 +136,12 @@ export function cardPreset(card: { planner?: PlannerOptions }): PlanPreset {
 /** One line for reports and logs, e.g. "CEM 64 samples x 4 iterations (top 8), horizon 5, execute 1". */
 export function describePlanner(p: PlanPreset): string {
   const s = p.sampler;
-  const method = p.method === "mppi" ? `MPPI (temperature ${p.temperature ?? DEFAULT_TEMPERATURE})` : "CEM";
+  const i = p.icem ?? DEFAULT_ICEM;
+  const method = p.method === "mppi"
+    ? `MPPI (temperature ${p.temperature ?? DEFAULT_TEMPERATURE})`
+    : p.method === "icem"
+    ? `iCEM (noise beta ${i.beta}, population / ${i.decay} per iteration, ${i.keepElites * 100}% of elites kept)`
+    : "CEM";
   const elites = p.method === "mppi" ? "" : ` (top ${s.topk})`;
   return `${method} ${s.samples} samples x ${s.iterations} iterations${elites}, horizon ${s.horizon}, execute ${p.execute}`;
 }

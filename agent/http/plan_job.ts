@@ -8,11 +8,11 @@ import { decodeBase64 } from "../../lib/base64.ts";
 import { UserError } from "../../lib/errors.ts";
 import { decodePng, PngError } from "../../lib/png.ts";
 import { Rng } from "../../lib/rng.ts";
-import { envStepSeconds, type ModelCard } from "../../model/model_card.ts";
+import { envStepSeconds, type ModelCard, sha256 } from "../../model/model_card.ts";
 import { shiftPlan } from "../planners/sampling.ts";
 import { planLatent, toEnvActions } from "../planners/world_model_planner.ts";
 import { cardPreset, PlannerOptionsError, type PlanPreset, resolvePlanner } from "../../model/planner_options.ts";
-import type { WorldModel } from "../world_model.ts";
+import type { Latent, WorldModel } from "../world_model.ts";
 import type { ImageInput, PlanRequest } from "./schemas.ts";
 
 /** A bad request, with the field it concerns and the HTTP status to answer. */
@@ -117,6 +117,12 @@ export function decodeImage(field: string, img: ImageInput, size: number): Uint8
   return Uint8Array.from(rgb);
 }
 
+/** A goal image's cache key: the hash of what the client sent (its PNG text, or its raw values). */
+export function goalKey(img: ImageInput): string {
+  const bytes = img.png !== undefined ? new TextEncoder().encode(img.png) : Uint8Array.from(img.rgb!);
+  return `${img.png !== undefined ? "png" : "rgb"}:${sha256(bytes)}`;
+}
+
 /** Decode, encode, plan and shape the answer. `guard` throws to stop the plan (deadline, cancel). */
 export async function runPlanJob(
   model: WorldModel,
@@ -126,12 +132,20 @@ export async function runPlanJob(
   const t0 = performance.now(), card = model.card, S = card.image_size;
   await guard();
   const obs = decodeImage("observation.image", job.observation.image, S);
-  const goal = decodeImage("goal.image", job.goal.image, S);
+  // A goal seen before (the same image, as in a closed loop) is not decoded or encoded again.
+  const key = goalKey(job.goal.image);
+  let target = model.goals.get(key);
+  const goal = target ? null : decodeImage("goal.image", job.goal.image, S);
   const p0 = model.normProprio(job.observation.proprio);
   // Where the objective ignores the goal's proprio, zeros (the mean) stand in; nothing reads them.
   const pg = job.goal.proprio ? model.normProprio(job.goal.proprio) : new Float32Array(card.proprio_dim);
   const t1 = performance.now();
-  const { start, goal: target } = await model.encodePair(obs, goal);
+  let start: Latent;
+  if (target) start = await model.encode(obs, 1);
+  else {
+    ({ start, goal: target } = await model.encodePair(obs, goal!));
+    model.goals.set(key, target);
+  }
   const t2 = performance.now();
   const warm = job.warmStart ? Float32Array.from(job.warmStart) : undefined;
   const r = await planLatent(model, start, p0, target, pg, job.preset, new Rng(job.seed), warm, guard);

@@ -9,7 +9,8 @@ import { shiftPlan } from "./sampling.ts";
 import type { Rng } from "../../lib/rng.ts";
 import { mppi } from "./mppi.ts";
 import type { Planner } from "../../tasks/evaluation.ts";
-import { DEFAULT_TEMPERATURE, type PlanPreset } from "../../model/planner_options.ts";
+import { DEFAULT_ICEM, DEFAULT_TEMPERATURE, type PlanPreset } from "../../model/planner_options.ts";
+import { icem } from "./icem.ts";
 import type { Latent, WorldModel } from "../world_model.ts";
 
 /** Thrown when a plan runs past its deadline (checked before every chunk of rollouts). */
@@ -61,15 +62,25 @@ export async function planLatent(
     }
     return J;
   };
+  const A2 = c.action_dim;
   const r = preset.method === "mppi"
     ? await mppi(
       cost,
-      c.action_dim,
+      A2,
       { ...preset.sampler, temperature: preset.temperature ?? DEFAULT_TEMPERATURE, low, high },
       rng,
       warm,
     )
-    : await cem(cost, c.action_dim, { ...preset.sampler, low, high }, rng, warm);
+    : preset.method === "icem"
+    // The noise is colored along the env steps: a model action is frameskip env actions.
+    ? await icem(
+      cost,
+      A2,
+      { ...preset.sampler, ...(preset.icem ?? DEFAULT_ICEM), substeps: c.frameskip, low, high },
+      rng,
+      warm,
+    )
+    : await cem(cost, A2, { ...preset.sampler, low, high }, rng, warm);
   return { plan: r.plan, cost: r.cost, history: r.history };
 }
 

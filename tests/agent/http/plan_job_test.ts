@@ -105,3 +105,24 @@ Deno.test("runPlanJob(): the answer's shapes follow the card and the planner; th
   assert.deepEqual(out.warm_start.slice((H - 2) * A), new Array(2 * A).fill(0), "shifted by 2: zeros at the end");
   assert.ok(Number.isFinite(out.cost));
 });
+
+Deno.test("runPlanJob(): a goal seen before is not encoded again, and the plan is the one a fresh model gives", async () => {
+  const cached = await WorldModel.load("models/wall/fp32"), fresh = await WorldModel.load("models/wall/fp32");
+  const planner = { samples: 16, iterations: 2, topk: 4 };
+  const first = toPlanJob(request({ planner }), card, Date.now() + 60e3);
+  await runPlanJob(cached, first, () => {});
+  assert.equal(cached.goals.size, 1);
+  const misses = cached.goals.misses;
+  // The next replan of the episode: a new observation, the same goal.
+  const next = toPlanJob(
+    request({ planner, observation: { image: { rgb: rgb([14, 22]) }, proprio: [14, 22] } }),
+    card,
+    Date.now() + 60e3,
+  );
+  const a = await runPlanJob(cached, next, () => {});
+  assert.equal(cached.goals.hits, 1);
+  assert.equal(cached.goals.misses, misses, "no new miss");
+  const b = await runPlanJob(fresh, next, () => {});
+  assert.deepEqual(a.actions, b.actions);
+  assert.equal(a.cost, b.cost);
+});
