@@ -87,6 +87,7 @@ try {
     isReady: () => ready,
     apiKey: config.apiKey,
     maxBodyBytes: config.maxBodyBytes,
+    maxInflightBytes: config.maxInflightBytes,
     deadlineMs: config.deadlineMs,
     corsOrigins: config.corsOrigins,
     example: () => exampleRequest([...cards.values()][0]),
@@ -94,6 +95,7 @@ try {
   const server = await serveHttp({
     port: config.port,
     hostname: config.host,
+    requestMs: config.deadlineMs + 30_000, // a whole request, upload included, with room past the plan's deadline
     onListen: ({ hostname, port }) =>
       console.log(`edgewm listening on http://${hostname}:${port} (loading ${dirs.join(", ")})`),
   }, app.fetch);

@@ -124,7 +124,8 @@ export class WorldModel {
   /**
    * Roll S candidate action sequences out from one observed frame.
    * `start` has batch 1; `proprio` is z-scored [P]; `actions` z-scored [S, H, A].
-   * Returns the predicted latent and proprio after each step: steps[h] for h = 1..H.
+   * Returns the predicted latent and proprio after each step: steps[h] for h = 1..H. `guard` runs before
+   * every predictor call and throws to stop the rollout (a cancelled plan stops within one call).
    */
   async rollout(
     start: Latent,
@@ -132,6 +133,7 @@ export class WorldModel {
     actions: Float32Array,
     samples: number,
     horizon: number,
+    guard: () => void | Promise<void> = () => {},
   ): Promise<{ tokens: Float32Array; global: Float32Array; proprio: Float32Array }[]> {
     const { tokens: N, latent_dim: D, global_dim: G, action_dim: A, proprio_dim: P, num_hist } = this.card;
     const ND = N * D;
@@ -143,6 +145,7 @@ export class WorldModel {
     }];
     const steps = [];
     for (let h = 0; h < horizon; h++) {
+      if (h > 0) await guard();
       const win = hist.slice(-num_hist), w = win.length;
       const tok = new Float32Array(samples * w * ND), glo = new Float32Array(samples * w * G);
       const pro = new Float32Array(samples * w * P), act = new Float32Array(samples * w * A);

@@ -162,3 +162,10 @@ Deno.test("an oversized chunked body is cut off while streaming (413) without th
     await p.stderr.cancel().catch(() => {});
   }
 });
+
+Deno.test("`deno task serve` may read every variable the server reads, and no other", async () => {
+  const { ENV_NAMES } = await import("../agent/http/config.ts");
+  const serve = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.serve as string;
+  const allowed = /--allow-env=(\S+)/.exec(serve)![1].split(",").sort();
+  assert.deepEqual(allowed, [...ENV_NAMES].sort());
+});

@@ -42,6 +42,11 @@ export interface AppOptions {
   /** If set, /v1/* needs `Authorization: Bearer <key>` or `x-api-key: <key>`. */
   apiKey?: string;
   maxBodyBytes?: number;
+  /**
+   * Request bytes held at once: a plan request reserves its Content-Length (the body limit when chunked) from
+   * before its body is read until it is answered; one that does not fit is refused unread (503).
+   */
+  maxInflightBytes?: number;
   /** Plans at once on this thread (with `models`). */
   maxConcurrent?: number;
   maxQueue?: number;
@@ -60,6 +65,7 @@ export interface AppOptions {
 
 const DEFAULTS = {
   maxBodyBytes: 1_000_000,
+  maxInflightBytes: 2_000_000,
   maxConcurrent: 1,
   maxQueue: 8,
   deadlineMs: 30_000,
@@ -94,6 +100,32 @@ function validateJson<S extends z.ZodType>(schema: S): MiddlewareHandler<{ Varia
   };
 }
 
+/**
+ * Admission before the body is read: a plan request is refused at once (503, `Connection: close`, its body
+ * never read) when the queue has no room for it or its bytes do not fit the in-flight budget; otherwise its
+ * bytes are reserved until it is answered. So a burst costs memory for the requests that will run, not for
+ * every request that arrives.
+ */
+function admission(queue: PlanQueue, budget: number, maxBody: number): MiddlewareHandler {
+  let held = 0;
+  return async (c, next) => {
+    const declared = Number(c.req.header("content-length"));
+    // Chunked (no length): the most it may be. Over the limit: bodyLimit answers 413 without reading it.
+    const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, maxBody) : maxBody;
+    if (!queue.hasRoom() || held + bytes > budget) {
+      c.header("Retry-After", "1");
+      c.header("Connection", "close");
+      return c.json({ error: "server busy: too many plans in flight; retry later" }, 503);
+    }
+    held += bytes;
+    try {
+      await next();
+    } finally {
+      held -= bytes;
+    }
+  };
+}
+
 /** The API key, from `Authorization: Bearer` or `x-api-key`, compared in constant time. */
 function apiKeyAuth(key: string): MiddlewareHandler {
   return async (c, next) => {
@@ -117,7 +149,7 @@ function quantizationSummary(q: Quantization | undefined): Record<string, unknow
   );
 }
 
-type AppEnv = { Variables: { body: PlanRequest; clientGone: boolean } };
+type AppEnv = { Variables: { body: PlanRequest; clientGone: boolean; deadlineMs: number } };
 
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const o = { ...DEFAULTS, ...options };
@@ -160,13 +192,20 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   );
 
   app.onError((err, c) => {
-    if (err instanceof PlanRequestError) return c.json({ error: err.message, field: err.field }, err.status);
+    if (err instanceof PlanRequestError) {
+      // The rest of an oversized body is never read: the connection cannot carry another request.
+      if (err.status === 413) c.header("Connection", "close");
+      return c.json({ error: err.message, field: err.field }, err.status);
+    }
     if (err instanceof BusyError) {
       c.header("Retry-After", "1");
       return c.json({ error: err.message }, 503);
     }
     if (err instanceof DeadlineError) {
-      return c.json({ error: `plan exceeded the ${o.deadlineMs} ms deadline (${err.message})` }, 504);
+      return c.json(
+        { error: `plan exceeded the ${c.get("deadlineMs") ?? o.deadlineMs} ms deadline (${err.message})` },
+        504,
+      );
     }
     if (err instanceof CancelledError) {
       if (c.req.raw.signal.aborted) {
@@ -245,6 +284,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       c.header("Retry-After", "2");
       return c.json({ error: "models are loading" }, 503);
     },
+    admission(queue, o.maxInflightBytes, o.maxBodyBytes),
     bodyLimit({
       maxSize: o.maxBodyBytes,
       onError: () => {
@@ -254,7 +294,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     validateJson(PlanRequest),
     async (c) => {
       const req = c.get("body");
-      const deadline = Date.now() + o.deadlineMs;
+      // A request may ask for less time than the server allows, never more.
+      const ms = Math.min(o.deadlineMs, req.deadline_ms ?? Infinity);
+      c.set("deadlineMs", ms);
+      const deadline = Date.now() + ms;
       const variant = req.variant ?? defaultVariant(req.task);
       const card = cards().get(`${req.task}/${variant}`);
       if (!card) {

@@ -31,6 +31,7 @@ export const ENV = {
   EDGEWM_DEADLINE_MS: int(10, 3_600_000).default(30_000),
   EDGEWM_DRAIN_MS: int(0, 600_000).default(10_000),
   EDGEWM_MAX_BODY_BYTES: int(1024, 64_000_000).default(1_000_000),
+  EDGEWM_MAX_INFLIGHT_BYTES: int(1024, 1_000_000_000).optional(),
   EDGEWM_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
   EDGEWM_CORS_ORIGINS: z.string().optional(),
 } as const;
@@ -51,6 +52,8 @@ export interface ServerConfig {
   deadlineMs: number;
   drainMs: number;
   maxBodyBytes: number;
+  /** Request bodies held at once (being read, queued or planned); beyond it a request is refused unread. */
+  maxInflightBytes: number;
   apiKey?: string;
   corsOrigins: string[];
 }
@@ -81,6 +84,9 @@ export function readConfig(
     deadlineMs: v.EDGEWM_DEADLINE_MS as number,
     drainMs: v.EDGEWM_DRAIN_MS as number,
     maxBodyBytes: v.EDGEWM_MAX_BODY_BYTES as number,
+    // Two bodies at the size limit by default (dozens of ordinary ones): a burst of large requests costs
+    // memory for two of them, not for all.
+    maxInflightBytes: (v.EDGEWM_MAX_INFLIGHT_BYTES ?? 2 * (v.EDGEWM_MAX_BODY_BYTES as number)) as number,
     apiKey: v.EDGEWM_API_KEY as string | undefined,
     corsOrigins: ((v.EDGEWM_CORS_ORIGINS as string | undefined) ?? "").split(",").map((s) => s.trim()).filter(Boolean),
   };

@@ -19,6 +19,9 @@ export function planGuard(job: PlanJob, cancelled: () => boolean): () => void {
   };
 }
 
+/** How long a plan on the HTTP thread holds it at most between turns of the event loop. */
+export const YIELD_MS = 20;
+
 /** Plans on this thread with already loaded models. */
 export class LocalExecutor implements Executor {
   #cancelled = false;
@@ -29,10 +32,15 @@ export class LocalExecutor implements Executor {
     const model = this.models.get(job.model);
     if (!model) throw new PlanRequestError("variant", `no model ${job.model}`, 404);
     const check = planGuard(job, () => this.#cancelled);
-    // On this thread a plan would hold the event loop for its whole length: yield between chunks,
-    // so that health checks, aborts and timers get their turn.
+    // On this thread a plan would hold the event loop for its whole length: yield every YIELD_MS at a
+    // predictor call, so that health checks, aborts and timers get their turn (not at every call: a
+    // timer's turn costs up to a millisecond, and a replan makes ~20 calls).
+    let last = performance.now();
     return await runPlanJob(model, job, async () => {
-      await new Promise((r) => setTimeout(r, 0));
+      if (performance.now() - last >= YIELD_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        last = performance.now();
+      }
       check();
     });
   }

@@ -1,8 +1,8 @@
 /**
  * One plan request, from validated JSON to the answer: `toPlanJob` turns a request into planning
- * inputs (everything checkable against the model card, before any work), and `runPlanJob` decodes
- * the images (bounded by the model's image size), encodes, plans and shapes the response. A job is
- * plain data, so the same function runs on the HTTP thread or in a planning worker.
+ * inputs (everything checkable against the model card, and the images decoded, bounded by the model's
+ * image size, before any planning work), and `runPlanJob` encodes, plans and shapes the response. A
+ * job is plain data, so the same function runs on the HTTP thread or in a planning worker.
  */
 import { decodeBase64 } from "../../lib/base64.ts";
 import { UserError } from "../../lib/errors.ts";
@@ -27,8 +27,12 @@ export class PlanRequestError extends UserError {
 export interface PlanJob {
   /** "task/variant" */
   model: string;
-  observation: { image: ImageInput; proprio: number[] };
-  goal: { image: ImageInput; proprio?: number[] };
+  /** RGB uint8 [S, S, 3], decoded before the job is queued (a bad image never takes a planning slot). */
+  observation: { rgb: Uint8Array; proprio: number[] };
+  /** `key` identifies the goal image as sent (goalKey), for the planning side's cache of goal latents. */
+  goal: { rgb: Uint8Array; key: string; proprio?: number[] };
+  /** Milliseconds spent decoding the images (reported in the answer's timings). */
+  decodeMs: number;
   preset: PlanPreset;
   warmStart?: number[];
   seed: number;
@@ -49,7 +53,10 @@ export interface PlanOutput {
   timings: { decode_ms: number; encode_ms: number; plan_ms: number; total_ms: number };
 }
 
-/** The checks a request needs from the model card, done before it is queued. */
+/**
+ * The checks a request needs from the model card, and its images decoded, before it is queued: only small
+ * arrays cross into a planning worker, and what is wrong with a request is known before it waits.
+ */
 export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): PlanJob {
   let preset: PlanPreset;
   try {
@@ -81,10 +88,18 @@ export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): 
       `expected ${L} numbers (horizon x action_dim), got ${req.warm_start.length}`,
     );
   }
+  const t0 = performance.now(), S = card.image_size;
+  const observation = { rgb: decodeImage("observation.image", req.observation.image, S), proprio: obsP };
+  const goal = {
+    rgb: decodeImage("goal.image", req.goal.image, S),
+    key: goalKey(req.goal.image),
+    proprio: card.objective.proprio > 0 ? goalP : undefined,
+  };
   return {
     model: `${card.task}/${card.variant}`,
-    observation: { image: req.observation.image, proprio: obsP },
-    goal: { image: req.goal.image, proprio: card.objective.proprio > 0 ? goalP : undefined },
+    observation,
+    goal,
+    decodeMs: performance.now() - t0,
     preset,
     warmStart: req.warm_start,
     seed: req.seed,
@@ -123,28 +138,25 @@ export function goalKey(img: ImageInput): string {
   return `${img.png !== undefined ? "png" : "rgb"}:${sha256(bytes)}`;
 }
 
-/** Decode, encode, plan and shape the answer. `guard` throws to stop the plan (deadline, cancel). */
+/** Encode, plan and shape the answer. `guard` throws to stop the plan (deadline, cancel). */
 export async function runPlanJob(
   model: WorldModel,
   job: PlanJob,
   guard: () => void | Promise<void>,
 ): Promise<PlanOutput> {
-  const t0 = performance.now(), card = model.card, S = card.image_size;
+  const card = model.card;
   await guard();
-  const obs = decodeImage("observation.image", job.observation.image, S);
-  // A goal seen before (the same image, as in a closed loop) is not decoded or encoded again.
-  const key = goalKey(job.goal.image);
-  let target = model.goals.get(key);
-  const goal = target ? null : decodeImage("goal.image", job.goal.image, S);
+  // A goal seen before (the same image, as in a closed loop) is not encoded again.
+  let target = model.goals.get(job.goal.key);
   const p0 = model.normProprio(job.observation.proprio);
   // Where the objective ignores the goal's proprio, zeros (the mean) stand in; nothing reads them.
   const pg = job.goal.proprio ? model.normProprio(job.goal.proprio) : new Float32Array(card.proprio_dim);
   const t1 = performance.now();
   let start: Latent;
-  if (target) start = await model.encode(obs, 1);
+  if (target) start = await model.encode(job.observation.rgb, 1);
   else {
-    ({ start, goal: target } = await model.encodePair(obs, goal!));
-    model.goals.set(key, target);
+    ({ start, goal: target } = await model.encodePair(job.observation.rgb, job.goal.rgb));
+    model.goals.set(job.goal.key, target);
   }
   const t2 = performance.now();
   const warm = job.warmStart ? Float32Array.from(job.warmStart) : undefined;
@@ -169,10 +181,10 @@ export async function runPlanJob(
     cost: r.cost,
     warm_start: Array.from(shiftPlan(r.plan, A, job.preset.execute)),
     timings: {
-      decode_ms: +(t1 - t0).toFixed(2),
+      decode_ms: +job.decodeMs.toFixed(2),
       encode_ms: +(t2 - t1).toFixed(2),
       plan_ms: +(t3 - t2).toFixed(2),
-      total_ms: +(t3 - t0).toFixed(2),
+      total_ms: +(t3 - t1 + job.decodeMs).toFixed(2),
     },
   };
 }

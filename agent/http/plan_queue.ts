@@ -3,10 +3,8 @@
  * FIFO queue in front of them, and the rules that keep the server answerable under any load:
  * - at most `maxQueue` plans wait; beyond that `plan` rejects at once with `BusyError` (503);
  * - the deadline covers queueing: a plan still waiting at its deadline is dropped with `DeadlineError`;
- * - an aborted request (its client went away) leaves the queue, or cancels its running plan.
- *   Deno.serve (2.9) reports that only for some requests: a POST whose body has been read gets its
- *   abort when the answer is written, not when the client leaves (measured: a 3 s handler saw a GET's
- *   abort at 0.3 s, a POST's at 3 s), so on Deno a plan whose client left runs to its end or deadline.
+ * - an aborted request (its client went away) leaves the queue, or cancels its running plan, which stops at
+ *   its next predictor call (lib/platform.ts serves through node:http, which reports a closed socket at once).
  */
 import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
 import type { PlanJob, PlanOutput } from "./plan_job.ts";
@@ -49,6 +47,11 @@ export class PlanQueue {
   add(ex: Executor): void {
     this.#all.push(ex);
     this.#next(ex);
+  }
+
+  /** Whether a plan would be taken now (a free executor, or room in the queue). */
+  hasRoom(): boolean {
+    return this.#idle.length > 0 || this.#waiting.length < this.maxQueue;
   }
 
   get running(): number {

@@ -5,7 +5,7 @@
  */
 import * as z from "zod";
 import { TASK_NAMES } from "../../tasks/task.ts";
-import { PlannerOptions } from "../../model/planner_options.ts";
+import { PLANNER_METHODS, PlannerOptions } from "../../model/planner_options.ts";
 
 /** A number the model will see as float32: finite after conversion (|x| < 3.4e38). */
 const f32 = z.number().refine((v) => Number.isFinite(Math.fround(v)), "must be a finite float32 number");
@@ -45,6 +45,9 @@ export const PlanRequest = z.strictObject({
   warm_start: z.array(f32).max(20 * 64).optional()
     .describe("the warm_start returned by the previous call of this episode (stateless MPC)"),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
+  deadline_ms: z.number().int().min(1).max(3_600_000).optional().describe(
+    "this request's own deadline in ms, queueing included (the server's EDGEWM_DEADLINE_MS bounds it)",
+  ),
 });
 export type PlanRequest = z.infer<typeof PlanRequest>;
 
@@ -82,7 +85,7 @@ export const ModelInfo = z.object({
   proprio_dim: z.number().int(),
   objective: z.object({ patch: z.number(), global: z.number(), proprio: z.number(), distance: z.number() }),
   planner: z.object({
-    method: z.enum(["cem", "mppi"]),
+    method: z.enum(PLANNER_METHODS),
     horizon: z.number().int(),
     samples: z.number().int(),
     topk: z.number().int(),

@@ -28,7 +28,8 @@ export const ROLLOUT_CHUNK = 512;
 
 /**
  * Plan from an observed latent to a goal latent; returns z-scored actions [H * A] and the best cost.
- * `guard` runs before every chunk of rollouts and throws to stop the plan (deadlines, cancellation).
+ * `guard` runs before every chunk of rollouts and every predictor call of one, and throws to stop the plan
+ * (deadlines, cancellation).
  */
 export async function planLatent(
   model: WorldModel,
@@ -47,7 +48,7 @@ export async function planLatent(
   const mode = c.objective.mode ?? "last";
   const chunkCost = async (batch: Float32Array, n: number) => {
     await guard();
-    const steps = await model.rollout(start, startProprio, batch, n, H);
+    const steps = await model.rollout(start, startProprio, batch, n, H, guard);
     if (mode === "last") return model.objective(steps[H - 1], goal, goalProprio, n);
     const J = new Float64Array(n);
     for (const s of steps) (await model.objective(s, goal, goalProprio, n)).forEach((v, i) => (J[i] += v));

@@ -255,6 +255,24 @@ Deno.test("a plan past its deadline answers 504, never hangs", async () => {
   assert.equal(r.json.actions, undefined, "no partial plan is returned");
 });
 
+Deno.test("a request's own deadline_ms shortens the server's, and never lengthens it", async () => {
+  const short = await post(
+    app({ deadlineMs: 60_000 }),
+    body({ deadline_ms: 1, planner: { samples: 64, iterations: 20 } }),
+  );
+  assert.equal(short.status, 504);
+  assert.match(short.json.error, /exceeded the 1 ms deadline/);
+  const capped = await post(
+    app({ deadlineMs: 1 }),
+    body({ deadline_ms: 60_000, planner: { samples: 64, iterations: 20 } }),
+  );
+  assert.equal(capped.status, 504);
+  assert.match(capped.json.error, /exceeded the 1 ms deadline/);
+  const bad = await post(app(), body({ deadline_ms: 0 }));
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.field, "deadline_ms");
+});
+
 Deno.test("plan requests are refused with 503 until models are loaded", async () => {
   const r = await post(app({ isReady: () => false }), body());
   assert.equal(r.status, 503);

@@ -9,9 +9,14 @@ import { encodePng } from "../../../lib/png.ts";
 import { loadModelCard } from "../../../model/model_card.ts";
 import { PRESETS } from "../../../model/planner_options.ts";
 import { getTask } from "../../../tasks/registry.ts";
+import { Rng } from "../../../lib/rng.ts";
 
 const wall = getTask("wall"), card = loadModelCard("models/wall/fp32");
 const rgb = (s: number[], size = 64) => Array.from(wall.render(Float64Array.from(s), size));
+const rgbOf = (task: string) => {
+  const t = getTask(task);
+  return Array.from(t.render(t.sampleState(new Rng(1)), 64));
+};
 const request = (over: Record<string, unknown> = {}) =>
   PlanRequest.parse({
     task: "wall",
@@ -32,6 +37,9 @@ function refused(fn: () => unknown, field: string, message: RegExp, status = 400
 
 Deno.test("toPlanJob(): the model's own planner unless the request names one; overrides apply on top", () => {
   const j = toPlanJob(request(), card, 123);
+  // The images travel decoded: what crosses into a planning worker is two small RGB arrays.
+  assert.deepEqual(j.observation.rgb, wall.render(Float64Array.of(10, 20), 64));
+  assert.match(j.goal.key, /^rgb:[0-9a-f]{64}$/);
   assert.equal(j.model, "wall/fp32");
   assert.deepEqual(j.preset.sampler, PRESETS.fast.sampler);
   assert.equal(j.deadline, 123);
@@ -54,12 +62,20 @@ Deno.test("toPlanJob(): options that do not fit each other are a 400 naming plan
   );
 });
 
+Deno.test("toPlanJob(): a bad image is refused before the job exists (it never takes a planning slot)", () => {
+  refused(
+    () => toPlanJob(request({ goal: { image: { rgb: [1, 2, 3] } } }), card, 0),
+    "goal.image.rgb",
+    /expected 12288/,
+  );
+});
+
 Deno.test("toPlanJob(): proprio and warm start must fit the model; the goal's proprio only where the objective reads it", () => {
   const noProprio = request();
   delete (noProprio.observation as { proprio?: number[] }).proprio;
   refused(() => toPlanJob(noProprio, card, 0), "observation.proprio", /proprio with 2 numbers is required/);
   refused(
-    () => toPlanJob(request({ observation: { image: { rgb: [] }, proprio: [1, 2, 3] } }), card, 0),
+    () => toPlanJob(request({ observation: { image: { rgb: rgb([1, 1]) }, proprio: [1, 2, 3] } }), card, 0),
     "observation.proprio",
     /expected 2 numbers, got 3/,
   );
@@ -70,8 +86,8 @@ Deno.test("toPlanJob(): proprio and warm start must fit the model; the goal's pr
   const pusht = loadModelCard("models/pusht/fp32"); // its objective does
   const p = PlanRequest.parse({
     task: "pusht",
-    observation: { image: { rgb: [] }, proprio: [1, 2, 3, 4] },
-    goal: { image: { rgb: [] } },
+    observation: { image: { rgb: rgbOf("pusht") }, proprio: [1, 2, 3, 4] },
+    goal: { image: { rgb: rgbOf("pusht") } },
   });
   refused(() => toPlanJob(p, pusht, 0), "goal.proprio", /this model's objective uses it/);
 });

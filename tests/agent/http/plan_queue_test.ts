@@ -31,8 +31,9 @@ class ScriptedExecutor implements Executor {
 
 const job = (model: string, ms = 10_000): PlanJob => ({
   model,
-  observation: { image: { rgb: [] }, proprio: [] },
-  goal: { image: { rgb: [] } },
+  observation: { rgb: new Uint8Array(), proprio: [] },
+  goal: { rgb: new Uint8Array(), key: "" },
+  decodeMs: 0,
   preset: resolvePlanner({}),
   seed: 0,
   deadline: Date.now() + ms,
