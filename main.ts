@@ -5,7 +5,7 @@
  *
  * Environment (validated at start; a bad value exits 2 with one line naming it): PORT, HOST,
  * EDGEWM_MODELS (comma-separated model dirs; default: the variant named in models/defaults.json for
- * each task), EDGEWM_BACKEND (web | node), EDGEWM_WORKERS (planning workers; default one per core on
+ * each task), EDGEWM_DEFAULTS (task=variant,...: which loaded variant a request naming none gets), EDGEWM_BACKEND (web | node), EDGEWM_WORKERS (planning workers; default one per core on
  * web), EDGEWM_THREADS, EDGEWM_MAX_QUEUE, EDGEWM_DEADLINE_MS, EDGEWM_DRAIN_MS, EDGEWM_MAX_BODY_BYTES,
  * EDGEWM_API_KEY, EDGEWM_CORS_ORIGINS.
  *
@@ -15,6 +15,7 @@
  */
 import { createApp } from "./agent/http/app.ts";
 import { readConfig } from "./agent/http/config.ts";
+import { resolveDefaults } from "./agent/http/defaults.ts";
 import { LocalExecutor, WorkerExecutor } from "./agent/http/executors.ts";
 import { PlanQueue } from "./agent/http/plan_queue.ts";
 import { loadModelCard, type ModelCard } from "./model/model_card.ts";
@@ -70,14 +71,15 @@ try {
         "(and spend its CPU); set EDGEWM_API_KEY=<16+ characters> to require a key",
     );
   }
-  const defaults: Record<string, string> = JSON.parse(readText(`${HOME}models/defaults.json`));
-  const dirs = config.models ?? Object.entries(defaults).map(([task, variant]) => `${HOME}models/${task}/${variant}`);
+  const bundled: Record<string, string> = JSON.parse(readText(`${HOME}models/defaults.json`));
+  const dirs = config.models ?? Object.entries(bundled).map(([task, variant]) => `${HOME}models/${task}/${variant}`);
   // Every card and file hash is checked before the server listens: a bad model is one line, exit 2.
   const cards = new Map<string, ModelCard>();
   for (const dir of dirs) {
     const card = loadModelCard(dir);
     cards.set(`${card.task}/${card.variant}`, card);
   }
+  const defaults = resolveDefaults([...cards.keys()], bundled, config.defaults);
   const queue = new PlanQueue([], config.maxQueue);
   let ready = false;
   const app = createApp({

@@ -92,7 +92,12 @@ export const ModelCardSchema = z.object({
   training: Training.optional(),
   quantization: Quantization.optional(),
   /** Why this variant is a served default: the study's rule and the evidence (study/pipeline/ship.ts writes it). */
-  selection: z.looseObject({ rule: z.string(), success: z.number(), fp32_success: z.number() }).optional(),
+  selection: z.looseObject({
+    rule: z.string(),
+    /** Closed-loop success of the variant and of fp32 (null where chosen without a simulator, by latent error). */
+    success: z.number().nullable(),
+    fp32_success: z.number().nullable(),
+  }).optional(),
   files: z.record(z.string(), FileEntry),
 }).superRefine((c, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });

@@ -7,6 +7,7 @@
  *   deno task study ship --in study/results/study/NAME         # commit the chosen defaults to models/
  *   deno task study bytes --in study/results/study/NAME        # rows' bytes as today's quantizer writes their graphs
  *   deno task study merge --in study/results/study/NAME        # join the shards' row files into rows.jsonl
+ *   deno task study choose --model models/T/fp32 --data DIR    # a task without a simulator: by latent error
  *   deno task study all --out study/results/study/NAME [--tasks ...] [--tier 1] [--candidates] [--report study]   # all four in turn
  *
  * `all` is the one command to rerun when the fp32 models change: rows measured on other fp32 models
@@ -201,6 +202,9 @@ if (import.meta.main) {
     } else if (cmd === "bytes") {
       const { refreshBytes } = await import("./pipeline/refresh_bytes.ts");
       await refreshBytes(rest);
+    } else if (cmd === "choose") {
+      const { chooseByLatent } = await import("./pipeline/choose_by_latent.ts");
+      await chooseByLatent(rest);
     } else if (cmd === "merge") {
       const f = parseFlags(rest, {
         in: { type: "string", required: true, help: "the sweep's run folder" },

@@ -35,7 +35,7 @@ export interface AppOptions {
   /** Or: the cards of models that planning workers hold, and the queue in front of those workers. */
   cards?: Map<string, ModelCard>;
   queue?: PlanQueue;
-  /** The variant a request for a task gets when it names none (default: models/defaults.json's, else fp32). */
+  /** The variant a request for a task gets when it names none (agent/http/defaults.ts; else fp32). */
   defaults?: Record<string, string>;
   /** Set once every model is loaded (/ready answers 503 until then). */
   isReady: () => boolean;
@@ -302,6 +302,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       const card = cards().get(`${req.task}/${variant}`);
       if (!card) {
         const known = [...cards().keys()].join(", ");
+        const taskLoaded = [...cards().values()].some((x) => x.task === req.task);
+        if (!taskLoaded) throw new PlanRequestError("task", `no model for task ${req.task}; loaded: ${known}`, 404);
         throw new PlanRequestError("variant", `no model ${req.task}/${variant}; loaded: ${known}`, 404);
       }
       const t0 = performance.now();

@@ -23,6 +23,7 @@ export const ENV = {
   PORT: int(0, 65535).default(8000),
   HOST: z.string().min(1).default("127.0.0.1"),
   EDGEWM_MODELS: z.string().optional(),
+  EDGEWM_DEFAULTS: z.string().optional(),
   EDGEWM_BACKEND: z.enum(["web", "node"]).default("web"),
   EDGEWM_THREADS: int(1, 64).default(1),
   EDGEWM_WORKERS: int(0, 64).optional(),
@@ -43,6 +44,8 @@ export interface ServerConfig {
   host: string;
   /** Model directories (default: models/defaults.json). */
   models?: string[];
+  /** Each task's default variant, `task=variant,...` (agent/http/defaults.ts). */
+  defaults?: string;
   backend: "web" | "node";
   /** wasm threads per planning worker (web) or onnxruntime threads (node). */
   threads: number;
@@ -77,6 +80,7 @@ export function readConfig(
     port: v.PORT as number,
     host: v.HOST as string,
     models: (v.EDGEWM_MODELS as string | undefined)?.split(",").filter(Boolean),
+    defaults: v.EDGEWM_DEFAULTS as string | undefined,
     backend,
     threads: v.EDGEWM_THREADS as number,
     workers,

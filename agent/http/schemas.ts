@@ -4,7 +4,6 @@
  * finite in float32, and every documented limit fits inside the body limit.
  */
 import * as z from "zod";
-import { TASK_NAMES } from "../../tasks/task.ts";
 import { PLANNER_METHODS, PlannerOptions } from "../../model/planner_options.ts";
 
 /** A number the model will see as float32: finite after conversion (|x| < 3.4e38). */
@@ -35,7 +34,8 @@ export const Frame = z.strictObject({
 });
 
 export const PlanRequest = z.strictObject({
-  task: z.enum(TASK_NAMES as unknown as [string, ...string[]]),
+  task: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a task name (GET /v1/models lists the loaded ones)")
+    .describe("a loaded task: a built-in one or a user's own (GET /v1/models)"),
   variant: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional().describe(
     "a loaded variant; default: the task's served default (GET /v1/models)",
   ),

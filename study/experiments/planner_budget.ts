@@ -43,6 +43,26 @@ export const CANDIDATES: Record<string, PlanPreset> = {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 32, iterations: 3 }),
     icem: DEFAULT_ICEM,
   },
+  "icem-32x3-white": {
+    ...resolvePlanner({ preset: "fast", method: "icem", samples: 32, iterations: 3 }),
+    icem: { ...DEFAULT_ICEM, beta: 0 },
+  },
+  "icem-24x4-white": {
+    ...resolvePlanner({ preset: "fast", method: "icem", samples: 24, iterations: 4 }),
+    icem: { ...DEFAULT_ICEM, beta: 0 },
+  },
+  "icem-48x2-white": {
+    ...resolvePlanner({ preset: "fast", method: "icem", samples: 48, iterations: 2 }),
+    icem: { ...DEFAULT_ICEM, beta: 0 },
+  },
+  "icem-32x4-white-flat": {
+    ...resolvePlanner({ preset: "fast", method: "icem", samples: 32 }),
+    icem: { beta: 0, decay: 1, keepElites: 0.3 },
+  },
+  "icem-32x4-white-nokeep": {
+    ...resolvePlanner({ preset: "fast", method: "icem", samples: 32 }),
+    icem: { beta: 0, decay: 1.25, keepElites: 0 },
+  },
 };
 
 /** Rollouts one replan scores: samples x iterations, or iCEM's shrinking populations. */

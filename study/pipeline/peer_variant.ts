@@ -5,14 +5,7 @@
  */
 import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../../model/model_card.ts";
 import type { RowSpec } from "./grid.ts";
-
-/** The project's virtual environment (train/ and study/ requirements) where it exists, else the system's python3. */
-export function defaultPython(): string {
-  try {
-    if (Deno.statSync(".venv/bin/python").isFile) return ".venv/bin/python";
-  } catch { /* no venv */ }
-  return "python3";
-}
+import { projectPython } from "../../lib/python.ts";
 
 /** A model directory for onnxruntime's MatMulNBitsQuantizer's output (Python), with a card of ours. */
 export async function ortVariant(
@@ -21,7 +14,7 @@ export async function ortVariant(
   dir: string,
   python: string | undefined,
 ): Promise<string> {
-  const py = python ?? defaultPython();
+  const py = python ?? projectPython();
   const probe = await new Deno.Command(py, {
     args: ["-c", "import onnxruntime.quantization.matmul_nbits_quantizer"],
     stdout: "null",

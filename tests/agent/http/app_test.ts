@@ -112,7 +112,8 @@ const BAD: [string, unknown, number, string][] = [
   ["empty body", "", 400, "body"],
   ["malformed JSON", "{task: wall", 400, "body"],
   ["missing task", { ...body(), task: undefined }, 400, "task"],
-  ["unknown task", body({ task: "chess" }), 400, "task"],
+  ["no model for the task", body({ task: "chess" }), 404, "task"],
+  ["malformed task name", body({ task: "Chess!" }), 400, "task"],
   ["unknown variant", body({ variant: "w1" }), 404, "variant"],
   [
     "bad base64",
