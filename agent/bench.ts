@@ -19,11 +19,12 @@ import { getTask } from "../tasks/registry.ts";
 import { Rng } from "../lib/rng.ts";
 import { evaluationEpisode } from "../tasks/evaluation.ts";
 import { percentile } from "../lib/stats.ts";
-import { worldModelPlanner } from "./planners/world_model_planner.ts";
+import { rolloutsPerReplan, worldModelPlanner } from "./planners/world_model_planner.ts";
 import { cardPreset, describePlanner, type PlannerOptions } from "../model/planner_options.ts";
 import { PLANNER_FLAGS, plannerFromFlags } from "./planner_flags.ts";
 import { type BackendName, WorldModel } from "./world_model.ts";
 import type { ModelCard } from "../model/model_card.ts";
+import { DEFAULT_LOW_BIT, type LowBitMode } from "../model/ort.ts";
 
 /** Multiply-adds x 2 of one predictor call per sample (dense layers + attention). */
 export function predictorFlops(card: ModelCard): number {
@@ -40,8 +41,9 @@ async function measure(
   plans: number,
   clients: number,
   options: PlannerOptions,
+  lowBit?: LowBitMode,
 ) {
-  const model = await WorldModel.load(dir, { backend, threads });
+  const model = await WorldModel.load(dir, { backend, threads, lowBit });
   const preset = plannerFromFlags(options, cardPreset(model.card));
   const task = getTask(model.card.task);
   const planOnce = async (planner: ReturnType<typeof worldModelPlanner>, i: number) => {
@@ -69,13 +71,13 @@ async function measure(
     for (let i = 0; i < perClient; i++) await planOnce(p, 1000 + w * perClient + i);
   }));
   const concurrentPerS = (clients * perClient) / ((performance.now() - t0) / 1000);
-  const c = preset.sampler;
-  const flops = predictorFlops(model.card) * c.samples * c.horizon * c.iterations;
+  const flops = predictorFlops(model.card) * rolloutsPerReplan(preset) * preset.sampler.horizon;
   const p50 = percentile(ms, 50);
   return {
     model: dir,
     task: task.name,
     backend: backend === "web" ? `web-${threads}t` : "node",
+    low_bit: lowBit ?? DEFAULT_LOW_BIT[backend],
     planner: describePlanner(preset),
     plans,
     p50_ms: +p50.toFixed(1),
@@ -95,6 +97,7 @@ if (import.meta.main) {
       tasks: { type: "string", help: "tasks whose fp32 and served default are timed (default: every task)" },
       plans: { type: "int", default: 20, min: 1, max: 10000, help: "timed plans per model and backend" },
       clients: { type: "int", default: 8, min: 1, max: 64, help: "concurrent clients for the throughput figure" },
+      "low-bit": { type: "enum", values: ["native", "unpack"], help: "how low-bit weights run (default: per backend)" },
       ...PLANNER_FLAGS,
       backend: { type: "enum", values: ["web", "node"], help: "one backend only (a child of the full run)" },
       threads: { type: "int", default: 1, min: 1, max: 64 },
@@ -112,7 +115,7 @@ if (import.meta.main) {
       : tasks.flatMap((t) => [`models/${t}/fp32`, ...(defaults[t] !== "fp32" ? [`models/${t}/${defaults[t]}`] : [])]);
     if (f.backend) { // one configuration (a child of the run below)
       for (const d of dirs) {
-        console.log(JSON.stringify(await measure(d, f.backend, f.threads, plans, f.clients, f)));
+        console.log(JSON.stringify(await measure(d, f.backend, f.threads, plans, f.clients, f, f["low-bit"])));
       }
       return;
     }
@@ -129,6 +132,7 @@ if (import.meta.main) {
           String(plans),
           "--clients",
           String(f.clients),
+          ...(f["low-bit"] ? ["--low-bit", f["low-bit"]] : []),
           ...plannerArgs,
           "--backend",
           backend,

@@ -168,7 +168,7 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
         "proprio_std": meta["proprio_std"],
         "objective": objective,
         # The planner it is served with (model/planner_options.ts presets); `deno task eval` measures it.
-        "planner": {"preset": "fast"},
+        "planner": {"preset": "icem"},
         **({"env_step_seconds": meta["env_step_seconds"]} if meta.get("env_step_seconds") is not None else {}),
         "tensors": {
             "encoder": {"inputs": {"image": ["batch", enc.image_size, enc.image_size, 3]},

@@ -10,7 +10,7 @@ import type { Rng } from "../../lib/rng.ts";
 import { mppi } from "./mppi.ts";
 import type { Planner } from "../../tasks/evaluation.ts";
 import { DEFAULT_ICEM, DEFAULT_TEMPERATURE, type PlanPreset } from "../../model/planner_options.ts";
-import { icem } from "./icem.ts";
+import { _population, icem } from "./icem.ts";
 import type { Latent, WorldModel } from "../world_model.ts";
 
 /** Thrown when a plan runs past its deadline (checked before every chunk of rollouts). */
@@ -83,6 +83,16 @@ export async function planLatent(
     )
     : await cem(cost, A2, { ...preset.sampler, low, high }, rng, warm);
   return { plan: r.plan, cost: r.cost, history: r.history };
+}
+
+/** Rollouts one replan scores: samples x iterations, or iCEM's shrinking populations. */
+export function rolloutsPerReplan(p: PlanPreset): number {
+  const s = p.sampler;
+  if (p.method !== "icem") return s.samples * s.iterations;
+  const decay = (p.icem ?? DEFAULT_ICEM).decay;
+  let n = 0;
+  for (let i = 0; i < s.iterations; i++) n += _population(s.samples, decay, i, s.topk);
+  return n;
 }
 
 /** Model actions from z-scored to env units. */

@@ -15,45 +15,47 @@
 import { parseFlags, runCli } from "../../lib/cli.ts";
 import { percentile } from "../../lib/stats.ts";
 import { DEFAULT_ICEM, describePlanner, type PlanPreset, resolvePlanner } from "../../model/planner_options.ts";
-import { worldModelPlanner } from "../../agent/planners/world_model_planner.ts";
+import { rolloutsPerReplan, worldModelPlanner } from "../../agent/planners/world_model_planner.ts";
 import { WorldModel } from "../../agent/world_model.ts";
 import { predictorFlops } from "../../agent/bench.ts";
 import { evaluate } from "../../tasks/evaluation.ts";
 import { getTask } from "../../tasks/registry.ts";
 import { TASK_NAMES } from "../../tasks/task.ts";
-import { _population } from "../../agent/planners/icem.ts";
+
+/** Pinneri et al. 2020's iCEM: colored noise (beta 2), the population shrinking by 1.25, 30% of elites kept. */
+const PAPER_ICEM = { beta: 2, decay: 1.25, keepElites: 0.3 };
 
 /** The planners compared; the first is the baseline every other is paired with. */
 export const CANDIDATES: Record<string, PlanPreset> = {
   "cem-64x4": resolvePlanner({ preset: "fast" }),
   "cem-64x2": resolvePlanner({ preset: "fast", iterations: 2 }),
   "cem-32x4": resolvePlanner({ preset: "fast", samples: 32 }),
-  "icem-64x4": { ...resolvePlanner({ preset: "fast", method: "icem" }), icem: DEFAULT_ICEM },
+  "icem-64x4": { ...resolvePlanner({ preset: "fast", method: "icem" }), icem: PAPER_ICEM },
   "icem-48x3": {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 48, iterations: 3 }),
-    icem: DEFAULT_ICEM,
+    icem: PAPER_ICEM,
   },
-  "icem-32x4": { ...resolvePlanner({ preset: "fast", method: "icem", samples: 32 }), icem: DEFAULT_ICEM },
-  "icem-64x2": { ...resolvePlanner({ preset: "fast", method: "icem", iterations: 2 }), icem: DEFAULT_ICEM },
+  "icem-32x4": { ...resolvePlanner({ preset: "fast", method: "icem", samples: 32 }), icem: PAPER_ICEM },
+  "icem-64x2": { ...resolvePlanner({ preset: "fast", method: "icem", iterations: 2 }), icem: PAPER_ICEM },
   "icem-32x4-white": {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 32 }),
-    icem: { ...DEFAULT_ICEM, beta: 0 },
+    icem: { ...PAPER_ICEM, beta: 0 },
   },
   "icem-32x3": {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 32, iterations: 3 }),
-    icem: DEFAULT_ICEM,
+    icem: PAPER_ICEM,
   },
   "icem-32x3-white": {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 32, iterations: 3 }),
-    icem: { ...DEFAULT_ICEM, beta: 0 },
+    icem: { ...PAPER_ICEM, beta: 0 },
   },
   "icem-24x4-white": {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 24, iterations: 4 }),
-    icem: { ...DEFAULT_ICEM, beta: 0 },
+    icem: { ...PAPER_ICEM, beta: 0 },
   },
   "icem-48x2-white": {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 48, iterations: 2 }),
-    icem: { ...DEFAULT_ICEM, beta: 0 },
+    icem: { ...PAPER_ICEM, beta: 0 },
   },
   "icem-32x4-white-flat": {
     ...resolvePlanner({ preset: "fast", method: "icem", samples: 32 }),
@@ -64,16 +66,6 @@ export const CANDIDATES: Record<string, PlanPreset> = {
     icem: { beta: 0, decay: 1.25, keepElites: 0 },
   },
 };
-
-/** Rollouts one replan scores: samples x iterations, or iCEM's shrinking populations. */
-export function rolloutsPerReplan(p: PlanPreset): number {
-  const s = p.sampler;
-  if (p.method !== "icem") return s.samples * s.iterations;
-  const decay = (p.icem ?? DEFAULT_ICEM).decay;
-  let n = 0;
-  for (let i = 0; i < s.iterations; i++) n += _population(s.samples, decay, i, s.topk);
-  return n;
-}
 
 interface Line {
   planner: string;

@@ -21,7 +21,7 @@ import {
 } from "./choose_default.ts";
 import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes, successVsLatency } from "./figures.ts";
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
-import { currentRows, rowKey, type RowResult } from "./rows.ts";
+import { currentRows, rowKey, type RowResult, STUDY_PLANNER } from "./rows.ts";
 import { estimateCoreSeconds, rowCoreSeconds } from "./row_cost.ts";
 import { budgetSection, choiceSection, peerTable, speedTable, successTable } from "./report_tables.ts";
 import {
@@ -100,8 +100,8 @@ function _header(s: Study): string[] {
   const coreHours = rows.reduce((a, r) => a + rowCoreSeconds(r), 0) / 3600;
   const hoursLeft = estimateCoreSeconds(rows, pending) / 3600;
   const wallOnly = rows.filter((r) => r.seconds && !r.seconds.cpu).length;
-  // Each task's rows plan with the planner its fp32 model is served with (the card's `planner`).
-  const planners = s.tasks.map((t) => {
+  // Success rows plan with the study's planner; latency is timed with each model's served planner.
+  const served = s.tasks.map((t) => {
     try {
       return `${t}: ${describePlanner(cardPreset(loadModelCard(`${s.models}/${t}/fp32`)))}`;
     } catch {
@@ -117,8 +117,9 @@ function _header(s: Study): string[] {
     "",
     `Protocol: \`tasks/evaluation.ts\`, ${episodes} episodes x ${budget} replans per (task, variant), seed ${
       rows[0]?.seed ?? 0
-    }, the same episodes for every variant (paired), calibration from its own seed stream. Planner: each task's ` +
-    `served planner (its fp32 card's \`planner\`), on onnxruntime-node: ${planners.join("; ")}.`,
+    }, the same episodes for every variant (paired), calibration from its own seed stream. Planner of every row: the ` +
+    `study's, held constant so that variants differ only in their graphs (${describePlanner(STUDY_PLANNER)}), on ` +
+    `onnxruntime-node. Latency (\`study speed\`) is timed with each model's served planner: ${served.join("; ")}.`,
     "",
     `Grid \`${s.grid}\`: ${s.gridSize} rows; ${rows.filter((r) => r.status === "done").length} done, ${
       rows.filter((r) => r.status === "pruned").length

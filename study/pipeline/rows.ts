@@ -5,7 +5,7 @@
  * merging the shard files into one once a sharded sweep is done.
  */
 import { graphFiles, loadModelCard, type ModelCard, sha256 } from "../../model/model_card.ts";
-import { cardPreset, DEFAULT_PRESET, type PlanPreset, resolvePlanner } from "../../model/planner_options.ts";
+import { cardPreset, type PlanPreset, resolvePlanner } from "../../model/planner_options.ts";
 import { ORACLE_PRESETS } from "../../agent/planners/oracle.ts";
 import { getTask } from "../../tasks/registry.ts";
 import type { RowSpec } from "./grid.ts";
@@ -78,9 +78,9 @@ export const rowKey = (r: { task: string; id: string }) => `${r.task}/${r.id}`;
 
 /**
  * What a row's numbers rest on, as a short hash: its task's fp32 graphs and planning objective
- * (every variant is quantized from them and planned with that objective), or, for the oracle, its
- * settings and cost (the function's source). A row whose basis differs from today's is stale:
- * the sweep reruns it and the report leaves it out, so new fp32 models re-run the study.
+ * (every variant is quantized from them and planned with that objective) and the study's planner, or,
+ * for the oracle, its settings and cost (the function's source). A row whose basis differs from today's
+ * is stale: the sweep reruns it and the report leaves it out, so new fp32 models re-run the study.
  */
 export function rowBasis(task: string, kind: RowSpec["kind"], models: string): string {
   let what: unknown;
@@ -92,8 +92,8 @@ export function rowBasis(task: string, kind: RowSpec["kind"], models: string): s
     what = {
       graphs: Object.fromEntries(graphFiles(card).map((f) => [f, card.files[f].sha256])),
       objective: card.objective,
-      // The planner it is served with, where that is not the default "fast" (so that naming "fast" changes nothing).
-      planner: servedPlanner(card),
+      // The study's planner, where it is not "fast" (every row so far was planned with "fast").
+      planner: notFast(STUDY_PLANNER),
     };
   }
   return sha256(new TextEncoder().encode(JSON.stringify(what))).slice(0, 16);
@@ -134,10 +134,21 @@ export function currentRows(
   };
 }
 
-/** The card's resolved planner preset, or undefined where it is the default preset with no overrides. */
+/**
+ * The planner every row of the study plans with: its protocol's, fixed, whatever planner a model is served
+ * with (the served planner is what `study speed` times, and what the models' own evaluations measure). A
+ * study that compares quantized variants must hold the search constant; it is the CEM the grid was run with.
+ */
+export const STUDY_PLANNER: PlanPreset = resolvePlanner({ preset: "fast" });
+
+/** `p`, or undefined where it is the "fast" preset with no overrides. */
+function notFast(p: PlanPreset): PlanPreset | undefined {
+  return JSON.stringify(p) === JSON.stringify(resolvePlanner({ preset: "fast" })) ? undefined : p;
+}
+
+/** The card's resolved planner preset, or undefined where it is the "fast" preset with no overrides. */
 export function servedPlanner(card: ModelCard): PlanPreset | undefined {
-  const p = cardPreset(card); // resolved: every field spelled out
-  return JSON.stringify(p) === JSON.stringify(resolvePlanner({ preset: DEFAULT_PRESET })) ? undefined : p;
+  return notFast(cardPreset(card)); // resolved: every field spelled out
 }
 
 /**

@@ -12,7 +12,6 @@ import process from "node:process";
 import { graphFiles, loadModelCard, type ModelCard } from "../../model/model_card.ts";
 import { ownQuantization } from "../../model/quantization.ts";
 import { type PlanTrace, worldModelPlanner } from "../../agent/planners/world_model_planner.ts";
-import { cardPreset } from "../../model/planner_options.ts";
 import { WorldModel } from "../../agent/world_model.ts";
 import { quantizeModelDir } from "../../quant/quantize_model.ts";
 import { evaluate } from "../../tasks/evaluation.ts";
@@ -20,7 +19,7 @@ import { runOracle } from "../../agent/planners/oracle.ts";
 import { getTask } from "../../tasks/registry.ts";
 import type { RowSpec } from "./grid.ts";
 import { latentError } from "./latent_error.ts";
-import { type RowResult, servedPlanner } from "./rows.ts";
+import { type RowResult, servedPlanner, STUDY_PLANNER } from "./rows.ts";
 import { summarise } from "./summary.ts";
 import { ortVariant, SkipRow } from "./peer_variant.ts";
 
@@ -137,7 +136,7 @@ export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o:
   }
   const t1 = performance.now();
   const model = await WorldModel.load(dir, { backend: "node", threads: o.threads });
-  const preset = cardPreset(model.card);
+  const preset = STUDY_PLANNER;
   const traces: PlanTrace[][] = [];
   let current: PlanTrace[] = [];
   const planner = worldModelPlanner(model, preset, (t) => current.push(t));
