@@ -129,6 +129,10 @@ async function run(
   } satisfies Line;
 }
 
+function defaultsOf(task: string): string {
+  return (JSON.parse(Deno.readTextFileSync("models/defaults.json")) as Record<string, string>)[task];
+}
+
 /** Episodes the baseline solved and `x` did not, minus the reverse, on the same episodes. */
 function netLoss(x: Line, base: Line): number {
   let n = 0;
@@ -142,16 +146,20 @@ function netLoss(x: Line, base: Line): number {
 
 export function table(lines: Line[], baseline: string): string {
   const out = [
-    "| planner | task | seed | success | net episodes lost vs " + baseline +
+    "| planner | model | task | seed | success | net episodes lost vs " + baseline +
     " | final distance | rollouts / replan | GFLOP / replan | replan p50 ms (node, 1 thread) | GFLOP per successful episode |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const l of lines) {
-    const base = lines.find((b) => b.planner === baseline && b.task === l.task && b.seed === l.seed);
+    const base = lines.find((b) =>
+      b.planner === baseline && b.task === l.task && b.seed === l.seed && b.model === l.model
+    );
     const solved = l.success_at_episode.filter((s) => s !== null).length;
     const perSuccess = solved ? (l.gflop_per_replan * l.replans / solved).toFixed(1) : "-";
     out.push(
-      `| ${l.planner} | ${l.task} | ${l.seed} | ${l.success.toFixed(2)} | ${base ? netLoss(l, base) : "-"} | ${
+      `| ${l.planner} | ${l.model.split("/").at(-1)} | ${l.task} | ${l.seed} | ${l.success.toFixed(2)} | ${
+        base ? netLoss(l, base) : "-"
+      } | ${
         l.final_distance_mean.toFixed(2)
       } | ${l.rollouts_per_replan} | ${l.gflop_per_replan} | ${l.plan_ms_p50} | ${perSuccess} |`,
     );
@@ -167,6 +175,7 @@ if (import.meta.main) {
       only: { type: "string", help: "comma-separated candidate names (default: all)" },
       episodes: { type: "int", default: 50, min: 1 },
       budget: { type: "int", default: 50, min: 1 },
+      variant: { type: "string", default: "default", help: "which variant of each task: default (served) or a name" },
       out: { type: "string", default: "study/results/planner_budget/planner_budget", help: "OUT.jsonl and OUT.md" },
     }, "study/experiments/planner_budget.ts: candidate planners against the baseline on every task's served model");
     const names = f.only ? f.only.split(",") : Object.keys(CANDIDATES);
@@ -178,7 +187,7 @@ if (import.meta.main) {
         for (const name of names) {
           const have = readLines(file).some((l) =>
             l.planner === name && l.task === task && l.seed === seed && l.episodes === f.episodes &&
-            l.budget === f.budget
+            l.budget === f.budget && l.model.endsWith(`/${f.variant === "default" ? defaultsOf(task) : f.variant}`)
           );
           if (have) continue;
           const t0 = performance.now();
