@@ -5,7 +5,8 @@
  *
  * Environment (validated at start; a bad value exits 2 with one line naming it): PORT, HOST,
  * EDGEWM_MODELS (comma-separated model dirs; default: the variant named in models/defaults.json for
- * each task), EDGEWM_DEFAULTS (task=variant,...: which loaded variant a request naming none gets), EDGEWM_BACKEND (web | node), EDGEWM_WORKERS (planning workers; default one per core on
+ * each task), EDGEWM_DEFAULTS (task=variant,...: which loaded variant a request naming none gets),
+ * EDGEWM_SIMULATORS (0 | 1, default 1: the simulator routes /v1/tasks), EDGEWM_BACKEND (web | node), EDGEWM_WORKERS (planning workers; default one per core on
  * web), EDGEWM_THREADS, EDGEWM_MAX_QUEUE, EDGEWM_DEADLINE_MS, EDGEWM_DRAIN_MS, EDGEWM_MAX_BODY_BYTES,
  * EDGEWM_API_KEY, EDGEWM_CORS_ORIGINS.
  *
@@ -81,6 +82,10 @@ try {
   }
   const defaults = resolveDefaults([...cards.keys()], bundled, config.defaults);
   const queue = new PlanQueue([], config.maxQueue);
+  // The simulators are imported only when served (and a bundle built without them has none).
+  const simulators = config.simulators
+    ? (await import("./agent/http/simulator_routes.ts")).simulatorRoutes()
+    : undefined;
   let ready = false;
   const app = createApp({
     cards,
@@ -93,6 +98,7 @@ try {
     deadlineMs: config.deadlineMs,
     corsOrigins: config.corsOrigins,
     example: () => exampleRequest([...cards.values()][0]),
+    simulators,
   });
   const server = await serveHttp({
     port: config.port,

@@ -38,13 +38,18 @@ export class Rng {
 
   /** An independent stream for (seed, k1, k2, ...), e.g. one per episode. */
   static derive(seed: number, ...keys: number[]): Rng {
+    return new Rng(Rng.deriveSeed(seed, ...keys));
+  }
+
+  /** The 32-bit seed of `derive(seed, ...keys)`: `new Rng(deriveSeed(s, k))` is `derive(s, k)`. */
+  static deriveSeed(seed: number, ...keys: number[]): number {
     let h = Math.trunc(seed) >>> 0;
     for (const k of keys) {
       h = Math.imul(h ^ (Math.trunc(k) >>> 0), 0x01000193) >>> 0;
       h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
       h = (h ^ (h >>> 12)) >>> 0;
     }
-    return new Rng(h);
+    return h;
   }
 
   /** Uniform 32-bit unsigned integer. */

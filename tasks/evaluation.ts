@@ -73,6 +73,15 @@ export interface ProtocolResult {
   results: EpisodeResult[];
 }
 
+/**
+ * The seed of replan `replan` (1-based) of evaluation episode `index` of `seed`: every replan draws from a
+ * stream of its own, so a replan can be repeated alone, anywhere: over HTTP, a plan request with this `seed`
+ * (and the same observation, goal and warm start) gets the plan the protocol got.
+ */
+export function replanSeed(seed: number, index: number, replan: number): number {
+  return Rng.deriveSeed(seed, EVAL_STREAM, index, 1, replan);
+}
+
 /** The evaluation episode `index` of `seed`. */
 export function evaluationEpisode(task: Task, seed: number, index: number) {
   return task.sampleEpisode(Rng.derive(seed, EVAL_STREAM, index));
@@ -112,7 +121,6 @@ export async function evaluate(task: Task, planner: Planner, o: ProtocolOptions)
     const ep = evaluationEpisode(task, o.seed, i);
     const goal = observe(task, ep.goal, size);
     const sim = task.create(ep.start);
-    const rng = Rng.derive(o.seed, EVAL_STREAM, i, 1);
     let warm: Float32Array | undefined;
     let successAt: number | null = null, openLoop = false;
     const planMs: number[] = [];
@@ -121,7 +129,7 @@ export async function evaluate(task: Task, planner: Planner, o: ProtocolOptions)
     o.onState?.(ep.start, i, 0);
     for (let r = 1; r <= o.budget && successAt === null; r++) {
       const t0 = performance.now();
-      const plan = await planner.plan(observe(task, sim.state(), size), goal, warm, rng);
+      const plan = await planner.plan(observe(task, sim.state(), size), goal, warm, new Rng(replanSeed(o.seed, i, r)));
       planMs.push(performance.now() - t0);
       warm = plan.warm;
       const H = plan.actions.length / (task.frameskip * task.actionDim);

@@ -124,16 +124,17 @@ export const pointmaze: Task = {
     return Float64Array.from(state as ArrayLike<number>);
   },
   render(state, size = 64) {
-    const c = new Canvas(size, { x0: -0.5, y0: -0.5, width: cols });
+    const { window, colours } = TASK_SPECS.pointmaze.image;
+    const c = new Canvas(size, window);
     let bg = BACKGROUNDS.get(size);
     if (!bg) { // the maze is static: rasterise it once per image size
-      c.clear([222, 226, 232]);
-      c.region((x, y) => cellSolid(Math.round(x), Math.round(y)), [58, 66, 92]);
+      c.clear(colours.background);
+      c.region((x, y) => cellSolid(Math.round(x), Math.round(y)), colours.walls);
       BACKGROUNDS.set(size, bg = c.snapshot());
     }
     c.restore(bg);
     // Drawn at 1.5x the physical radius so the ball spans a few pixels at 64x64.
-    c.circle(state[0], state[1], MAZE.radius * 1.5, [30, 170, 60]);
+    c.circle(state[0], state[1], MAZE.radius * 1.5, colours.point);
     return c.pixels();
   },
   success(state, goal) {

@@ -252,13 +252,14 @@ export const pusht: Task = {
     return Float64Array.of(s[0], s[1], s[5], s[6]);
   },
   render(state, size = 64) {
-    const c = new Canvas(size, { x0: 0, y0: 0, width: PUSHT.world });
-    const W = PUSHT.world, t = PUSHT.wallInset, wallC = [60, 60, 60] as const;
-    c.clear([255, 255, 255]);
+    const { window, colours } = TASK_SPECS.pusht.image;
+    const c = new Canvas(size, window);
+    const W = PUSHT.world, t = PUSHT.wallInset, wallC = colours.walls;
+    c.clear(colours.background);
     c.rect(0, 0, W, t, wallC).rect(0, W - t, W, W, wallC).rect(0, 0, t, W, wallC).rect(W - t, 0, W, W, wallC);
-    drawT(c, PUSHT.anchor[0], PUSHT.anchor[1], PUSHT.anchor[2], [144, 238, 144]);
-    drawT(c, state[2], state[3], state[4], [119, 136, 153]);
-    c.circle(state[0], state[1], PUSHT.agentRadius, [65, 105, 225]);
+    drawT(c, PUSHT.anchor[0], PUSHT.anchor[1], PUSHT.anchor[2], colours.goal);
+    drawT(c, state[2], state[3], state[4], colours.block);
+    c.circle(state[0], state[1], PUSHT.agentRadius, colours.agent);
     return c.pixels();
   },
   success(state, goal) {

@@ -118,14 +118,15 @@ export const reacher: Task = {
     return Float64Array.of(Math.cos(s[0]), Math.sin(s[0]), s[1], s[2], s[3]);
   },
   render(state, size = 64) {
-    const c = new Canvas(size, { x0: -0.3, y0: -0.3, width: 0.6 });
-    c.clear([38, 58, 92]);
-    c.circle(0, 0, 0.27, [52, 78, 118]);
+    const { window, colours } = TASK_SPECS.reacher.image;
+    const c = new Canvas(size, window);
+    c.clear(colours.background);
+    c.circle(0, 0, 0.27, colours.arena);
     const { elbow, tip } = reacherJoints(state[0], state[1]);
-    c.line([0, 0], elbow, 0.036, [236, 190, 128]);
-    c.line(elbow, tip, 0.03, [214, 150, 96]);
-    c.circle(0, 0, 0.024, [250, 230, 200]);
-    c.circle(tip[0], tip[1], 0.02, [224, 60, 60]);
+    c.line([0, 0], elbow, 0.036, colours.upper_arm);
+    c.line(elbow, tip, 0.03, colours.forearm);
+    c.circle(0, 0, 0.024, colours.shoulder);
+    c.circle(tip[0], tip[1], 0.02, colours.fingertip);
     return c.pixels();
   },
   success(state, goal) {

@@ -99,18 +99,19 @@ export const wall: Task = {
     return Float64Array.of(state[0], state[1]);
   },
   render(state, size = 64) {
-    const c = new Canvas(size, { x0: 0, y0: 0, width: world });
+    const { window, colours } = TASK_SPECS.wall.image;
+    const c = new Canvas(size, window);
     let bg = BACKGROUNDS.get(size);
     if (!bg) { // the room is static: rasterise it once per image size
-      const black = [0, 0, 0] as const;
-      c.clear([255, 255, 255]);
+      const black = colours.walls;
+      c.clear(colours.background);
       c.rect(0, 0, world, border, black).rect(0, world - border, world, world, black);
       c.rect(0, 0, border, world, black).rect(world - border, 0, world, world, black);
       c.rect(wallX0, 0, wallX1, doorY - doorHalf, black).rect(wallX0, doorY + doorHalf, wallX1, world, black);
       BACKGROUNDS.set(size, bg = c.snapshot());
     }
     c.restore(bg);
-    c.gaussian(state[0], state[1], 1.5, [255, 0, 0]);
+    c.gaussian(state[0], state[1], 1.5, colours.dot);
     return c.pixels();
   },
   success(state, goal) {

@@ -15,7 +15,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { z } from "zod";
 import { residentBytes } from "../../lib/platform.ts";
-import type { ModelCard } from "../../model/model_card.ts";
+import { envStepSeconds, type ModelCard } from "../../model/model_card.ts";
 import { CancelledError, DeadlineError } from "../planners/world_model_planner.ts";
 import { cardPreset } from "../../model/planner_options.ts";
 import type { Quantization } from "../../model/quantization.ts";
@@ -25,7 +25,9 @@ import { LocalExecutor } from "./executors.ts";
 import { Metrics } from "./metrics.ts";
 import { PlanRequestError, toPlanJob } from "./plan_job.ts";
 import { BusyError, PlanQueue } from "./plan_queue.ts";
-import { openApiDocument, PlanRequest } from "./schemas.ts";
+import { PlanRequest } from "./schemas.ts";
+import { openApiDocument } from "./openapi.ts";
+import { taskSpec } from "../../tasks/specs.ts";
 
 export { PlanRequestError };
 
@@ -57,6 +59,11 @@ export interface AppOptions {
   /** A plan request that succeeds, shown by /docs and in the OpenAPI document. */
   /** A plan request the server answers with 200, shown by /openapi.json and /docs; built on first use. */
   example?: () => Promise<unknown>;
+  /**
+   * The simulator routes (agent/http/simulator_routes.ts), mounted at /v1/tasks behind the same key; main.ts
+   * imports them only when they are served, so that a server without them carries no physics engine.
+   */
+  simulators?: Hono;
   /** More gauges for /metrics (a Workers host reports its wasm memory: it has no process RSS). */
   gauges?: () => Record<string, number>;
   /** JSON log lines go here (default: console.log; tests pass a no-op). */
@@ -239,11 +246,23 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   let example: Promise<unknown> | undefined;
   app.get("/openapi.json", async (c) => {
     example ??= o.example ? o.example() : Promise.resolve(undefined);
-    return c.json(openApiDocument(await example));
+    return c.json(openApiDocument({ example: await example, simulators: !!o.simulators }));
   });
   app.get("/docs", (c) => c.html(DOCS_HTML));
 
   if (o.apiKey) app.use("/v1/*", apiKeyAuth(o.apiKey));
+  if (o.simulators) {
+    app.use(
+      "/v1/tasks/*",
+      bodyLimit({
+        maxSize: o.maxBodyBytes,
+        onError: () => {
+          throw new PlanRequestError("body", `request body exceeds ${o.maxBodyBytes} bytes`, 413);
+        },
+      }),
+    );
+    app.route("/v1/tasks", o.simulators);
+  }
 
   app.get("/v1/models", (c) =>
     c.json({
@@ -257,6 +276,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
         env_action_dim: card.env_action_dim,
         frameskip: card.frameskip,
         proprio_dim: card.proprio_dim,
+        env_step_seconds: envStepSeconds(card),
+        action_names: taskSpec(card.task)?.actionNames ?? null,
+        proprio_names: taskSpec(card.task)?.proprioNames ?? null,
+        action_low: card.action_low.slice(0, card.env_action_dim),
+        action_high: card.action_high.slice(0, card.env_action_dim),
         objective: {
           patch: card.objective.patch,
           global: card.objective.global,

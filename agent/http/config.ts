@@ -24,6 +24,7 @@ export const ENV = {
   HOST: z.string().min(1).default("127.0.0.1"),
   EDGEWM_MODELS: z.string().optional(),
   EDGEWM_DEFAULTS: z.string().optional(),
+  EDGEWM_SIMULATORS: z.enum(["0", "1"]).default("1"),
   EDGEWM_BACKEND: z.enum(["web", "node"]).default("web"),
   EDGEWM_THREADS: int(1, 64).default(1),
   EDGEWM_WORKERS: int(0, 64).optional(),
@@ -46,6 +47,8 @@ export interface ServerConfig {
   models?: string[];
   /** Each task's default variant, `task=variant,...` (agent/http/defaults.ts). */
   defaults?: string;
+  /** Serve the simulator routes (/v1/tasks). */
+  simulators: boolean;
   backend: "web" | "node";
   /** wasm threads per planning worker (web) or onnxruntime threads (node). */
   threads: number;
@@ -81,6 +84,7 @@ export function readConfig(
     host: v.HOST as string,
     models: (v.EDGEWM_MODELS as string | undefined)?.split(",").filter(Boolean),
     defaults: v.EDGEWM_DEFAULTS as string | undefined,
+    simulators: v.EDGEWM_SIMULATORS === "1",
     backend,
     threads: v.EDGEWM_THREADS as number,
     workers,

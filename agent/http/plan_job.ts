@@ -49,7 +49,7 @@ export interface PlanOutput {
   env_actions: number[][];
   control: { env_steps_per_action: number; env_step_seconds: number | null; execute: number };
   cost: number;
-  warm_start: number[];
+  warm_start: { actions: number[]; shifted_by: number };
   timings: { decode_ms: number; encode_ms: number; plan_ms: number; total_ms: number };
 }
 
@@ -82,10 +82,24 @@ export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): 
     throw new PlanRequestError("goal.proprio", `expected ${P} numbers, got ${goalP.length}`);
   }
   const L = preset.sampler.horizon * card.action_dim;
-  if (req.warm_start && req.warm_start.length !== L) {
+  const warm = req.warm_start === undefined
+    ? undefined
+    : Array.isArray(req.warm_start)
+    ? { actions: req.warm_start, shifted_by: undefined }
+    : req.warm_start;
+  if (warm && warm.actions.length !== L) {
     throw new PlanRequestError(
-      "warm_start",
-      `expected ${L} numbers (horizon x action_dim), got ${req.warm_start.length}`,
+      Array.isArray(req.warm_start) ? "warm_start" : "warm_start.actions",
+      `expected ${L} numbers (horizon x action_dim), got ${warm.actions.length}`,
+    );
+  }
+  // A client that executed another number of actions than the warm start was shifted by would plan from a
+  // misaligned sequence: it is told, rather than planned for.
+  if (warm?.shifted_by !== undefined && req.executed !== undefined && req.executed !== warm.shifted_by) {
+    throw new PlanRequestError(
+      "warm_start.shifted_by",
+      `the warm start was shifted by ${warm.shifted_by} actions, but executed says ${req.executed} were executed; ` +
+        "send no warm_start after executing another number of actions than control.execute",
     );
   }
   const t0 = performance.now(), S = card.image_size;
@@ -101,7 +115,7 @@ export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): 
     goal,
     decodeMs: performance.now() - t0,
     preset,
-    warmStart: req.warm_start,
+    warmStart: warm?.actions,
     seed: req.seed,
     deadline,
   };
@@ -122,6 +136,21 @@ export function decodeImage(field: string, img: ImageInput, size: number): Uint8
       throw new PlanRequestError(`${field}.png`, e instanceof PngError ? e.message : "not a readable PNG");
     }
   }
+  if (img.raw !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeBase64(img.raw);
+    } catch {
+      throw new PlanRequestError(`${field}.raw`, "not valid base64");
+    }
+    if (bytes.length !== size * size * 3) {
+      throw new PlanRequestError(
+        `${field}.raw`,
+        `expected ${size * size * 3} bytes (${size}x${size}x3), got ${bytes.length}`,
+      );
+    }
+    return bytes;
+  }
   const rgb = img.rgb!;
   if (rgb.length !== size * size * 3) {
     throw new PlanRequestError(
@@ -134,8 +163,12 @@ export function decodeImage(field: string, img: ImageInput, size: number): Uint8
 
 /** A goal image's cache key: the hash of what the client sent (its PNG text, or its raw values). */
 export function goalKey(img: ImageInput): string {
-  const bytes = img.png !== undefined ? new TextEncoder().encode(img.png) : Uint8Array.from(img.rgb!);
-  return `${img.png !== undefined ? "png" : "rgb"}:${sha256(bytes)}`;
+  const [kind, bytes] = img.png !== undefined
+    ? ["png", new TextEncoder().encode(img.png)]
+    : img.raw !== undefined
+    ? ["raw", new TextEncoder().encode(img.raw)]
+    : ["rgb", Uint8Array.from(img.rgb!)];
+  return `${kind}:${sha256(bytes)}`;
 }
 
 /** Encode, plan and shape the answer. `guard` throws to stop the plan (deadline, cancel). */
@@ -179,7 +212,7 @@ export async function runPlanJob(
       execute: job.preset.execute,
     },
     cost: r.cost,
-    warm_start: Array.from(shiftPlan(r.plan, A, job.preset.execute)),
+    warm_start: { actions: Array.from(shiftPlan(r.plan, A, job.preset.execute)), shifted_by: job.preset.execute },
     timings: {
       decode_ms: +job.decodeMs.toFixed(2),
       encode_ms: +(t2 - t1).toFixed(2),

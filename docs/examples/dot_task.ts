@@ -18,6 +18,11 @@ const spec = {
   actionLow: [-1, -1],
   actionHigh: [1, 1],
   stepSeconds: null,
+  image: {
+    window: { x0: 0, y0: 0, width: 64 },
+    colours: { background: [255, 255, 255], dot: [255, 0, 0] },
+    drawing: "the dot as a Gaussian of sigma 1.5 px at (x, y)",
+  },
   actionNames: [{ name: "dx", unit: "x 2 px per step" }, { name: "dy", unit: "x 2 px per step" }],
   proprioNames: [{ name: "x", unit: "px" }, { name: "y", unit: "px" }],
   stateNames: [{ name: "x", unit: "px" }, { name: "y", unit: "px" }],
@@ -44,8 +49,8 @@ export const dot: Task = {
   sampleEpisode: (rng) => ({ start: dot.sampleState(rng), goal: dot.sampleState(rng) }),
   proprio: (s) => Float64Array.from(s),
   render(s, size = 64) {
-    const c = new Canvas(size, { x0: 0, y0: 0, width: 64 }).clear([255, 255, 255]);
-    c.gaussian(s[0], s[1], 1.5, [255, 0, 0]);
+    const c = new Canvas(size, spec.image.window).clear(spec.image.colours.background);
+    c.gaussian(s[0], s[1], 1.5, spec.image.colours.dot);
     return c.pixels();
   },
   success: (s, g) => Math.hypot(s[0] - g[0], s[1] - g[1]) < 4,

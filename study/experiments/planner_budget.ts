@@ -14,7 +14,7 @@
  */
 import { parseFlags, runCli } from "../../lib/cli.ts";
 import { percentile } from "../../lib/stats.ts";
-import { DEFAULT_ICEM, describePlanner, type PlanPreset, resolvePlanner } from "../../model/planner_options.ts";
+import { describePlanner, type PlanPreset, resolvePlanner } from "../../model/planner_options.ts";
 import { rolloutsPerReplan, worldModelPlanner } from "../../agent/planners/world_model_planner.ts";
 import { WorldModel } from "../../agent/world_model.ts";
 import { predictorFlops } from "../../agent/bench.ts";

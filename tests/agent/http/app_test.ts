@@ -53,7 +53,7 @@ Deno.test("GET /health, /ready, /v1/models, /openapi.json and /metrics answer", 
   const doc = await (await a.request("/openapi.json")).json();
   assert.ok(doc.paths["/v1/plan"].post.requestBody);
   assert.deepEqual(Object.keys(doc.components.securitySchemes), ["bearer", "apiKey"]);
-  assert.equal(doc.components.schemas.ImageInput.oneOf.length, 2, "exactly one of png or rgb");
+  assert.equal(doc.components.schemas.ImageInput.oneOf.length, 3, "exactly one of png, rgb or raw");
   for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: object }>>)) {
     for (const [verb, op] of Object.entries(ops)) assert.ok(Object.keys(op.responses).length > 0, `${verb} ${path}`);
   }
@@ -82,17 +82,25 @@ Deno.test("POST /v1/plan returns H model actions in env units, a warm start, and
     assert.equal(act.length, 10);
     for (const v of act) assert.ok(v >= -1 && v <= 1, `action ${v} outside the env bounds`);
   }
-  assert.equal(r1.json.warm_start.length, 50);
+  assert.equal(r1.json.warm_start.actions.length, 50);
+  assert.equal(r1.json.warm_start.shifted_by, r1.json.control.execute);
   assert.deepEqual(r1.json.actions, r2.json.actions, "same request + seed, same plan");
   const r3 = await post(a, body({ seed: 2 }));
   assert.notDeepEqual(r1.json.actions, r3.json.actions);
   // The warm start it returned is accepted back (stateless MPC).
   const r4 = await post(a, body({ warm_start: r1.json.warm_start }));
   assert.equal(r4.status, 200);
-  // Raw RGB works like PNG.
-  const rgb = Array.from(wall.render(Float64Array.of(10, 20)));
-  const r5 = await post(a, body({ observation: { image: { rgb }, proprio: [10, 20] } }));
+  // Raw RGB, as values or as base64 bytes, works like PNG.
+  const pixels = wall.render(Float64Array.of(10, 20));
+  const r5 = await post(a, body({ observation: { image: { rgb: Array.from(pixels) }, proprio: [10, 20] } }));
   assert.deepEqual(r5.json.actions, r1.json.actions);
+  const r6 = await post(a, body({ observation: { image: { raw: encodeBase64(pixels) }, proprio: [10, 20] } }));
+  assert.deepEqual(r6.json.actions, r1.json.actions);
+  // A client that says it executed another number of actions than the warm start was shifted by is told so.
+  const bad = await post(a, body({ warm_start: r1.json.warm_start, executed: 3 }));
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.field, "warm_start.shifted_by");
+  assert.equal((await post(a, body({ warm_start: r1.json.warm_start, executed: 1 }))).status, 200);
 });
 
 Deno.test("POST /v1/plan plans with MPPI too (preset or method override), seeded, a different plan from CEM", async () => {
@@ -294,13 +302,16 @@ Deno.test("a request that names no variant gets the task's served default", asyn
   assert.equal(list.models[0].default, true);
   assert.deepEqual(Object.keys(list.models[0].objective), ["patch", "global", "proprio", "distance"]);
   assert.deepEqual(list.models[0].planner, {
-    method: "cem",
+    method: "icem",
     horizon: 5,
-    samples: 64,
+    samples: 32,
     topk: 8,
-    iterations: 4,
+    iterations: 3,
     execute: 1,
   });
+  // The contract names each number of an action and of the proprio, with its unit.
+  assert.deepEqual(list.models[0].proprio_names.map((d: { name: string }) => d.name), ["x", "y"]);
+  assert.equal(list.models[0].action_names.length, 2);
 });
 
 Deno.test("a request that names no preset plans with the model's own planner (model.json `planner`)", async () => {

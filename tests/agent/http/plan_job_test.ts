@@ -7,7 +7,7 @@ import { WorldModel } from "../../../agent/world_model.ts";
 import { encodeBase64 } from "../../../lib/base64.ts";
 import { encodePng } from "../../../lib/png.ts";
 import { loadModelCard } from "../../../model/model_card.ts";
-import { PRESETS } from "../../../model/planner_options.ts";
+import { cardPreset, PRESETS } from "../../../model/planner_options.ts";
 import { getTask } from "../../../tasks/registry.ts";
 import { Rng } from "../../../lib/rng.ts";
 
@@ -37,11 +37,11 @@ function refused(fn: () => unknown, field: string, message: RegExp, status = 400
 
 Deno.test("toPlanJob(): the model's own planner unless the request names one; overrides apply on top", () => {
   const j = toPlanJob(request(), card, 123);
+  assert.deepEqual(j.preset, cardPreset(card));
   // The images travel decoded: what crosses into a planning worker is two small RGB arrays.
   assert.deepEqual(j.observation.rgb, wall.render(Float64Array.of(10, 20), 64));
   assert.match(j.goal.key, /^rgb:[0-9a-f]{64}$/);
   assert.equal(j.model, "wall/fp32");
-  assert.deepEqual(j.preset.sampler, PRESETS.fast.sampler);
   assert.equal(j.deadline, 123);
   const k = toPlanJob(request({ planner: { preset: "dinowm", samples: 40 } }), card, 0);
   assert.equal(k.preset.sampler.samples, 40);
@@ -49,7 +49,7 @@ Deno.test("toPlanJob(): the model's own planner unless the request names one; ov
 });
 
 Deno.test("toPlanJob(): options that do not fit each other are a 400 naming planner.<option>", () => {
-  refused(() => toPlanJob(request({ planner: { topk: 65 } }), card, 0), "planner.topk", /must not exceed samples 64/);
+  refused(() => toPlanJob(request({ planner: { topk: 65 } }), card, 0), "planner.topk", /must not exceed samples 32/);
   refused(
     () => toPlanJob(request({ planner: { horizon: 1, execute: 20 } }), card, 0),
     "planner.execute",
@@ -117,8 +117,13 @@ Deno.test("runPlanJob(): the answer's shapes follow the card and the planner; th
   assert.equal(out.env_actions.length, H * card.frameskip);
   assert.ok(out.env_actions.every((a) => a.length === E));
   assert.deepEqual(out.control, { env_steps_per_action: 5, env_step_seconds: null, execute: 2 });
-  assert.equal(out.warm_start.length, H * A);
-  assert.deepEqual(out.warm_start.slice((H - 2) * A), new Array(2 * A).fill(0), "shifted by 2: zeros at the end");
+  assert.equal(out.warm_start.actions.length, H * A);
+  assert.equal(out.warm_start.shifted_by, 2);
+  assert.deepEqual(
+    out.warm_start.actions.slice((H - 2) * A),
+    new Array(2 * A).fill(0),
+    "shifted by 2: zeros at the end",
+  );
   assert.ok(Number.isFinite(out.cost));
 });
 
