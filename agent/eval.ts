@@ -61,6 +61,7 @@ if (import.meta.main) {
       final_distance_mean: +(r.results.reduce((a, e) => a + e.finalDistance, 0) / r.episodes).toFixed(3),
       // Per episode (paired comparisons between planners or variants on the same episodes) and in all.
       success_at_episode: r.results.map((e) => e.successAt),
+      final_distance_episode: r.results.map((e) => e.finalDistance),
       replans: ms.length,
     }));
   });

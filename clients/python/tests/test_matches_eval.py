@@ -1,0 +1,28 @@
+"""A held-out client: Python closes loops on all four tasks through the simulator routes and the planner, and
+gets what `deno task eval` gets on the same episodes (same seed, same served planner): the same replan of
+first success and the same final distance, episode by episode."""
+import json
+import subprocess
+
+import pytest
+
+from edgewm import Client, closed_loop
+
+CASES = {"wall": (4, 12), "pointmaze": (4, 12), "reacher": (4, 12), "pusht": (3, 6)}  # episodes, replans
+
+
+@pytest.mark.parametrize("task", list(CASES))
+def test_the_client_matches_deno_task_eval(server, repo, deno_cmd, task):
+    episodes, budget = CASES[task]
+    defaults = json.loads((repo / "models" / "defaults.json").read_text())
+    out = subprocess.run(deno_cmd + ["run", "--allow-read", "--allow-env", "--allow-ffi", "agent/eval.ts", "--task", task,
+                                   "--model", f"models/{task}/{defaults[task]}", "--episodes", str(episodes),
+                                   "--budget", str(budget), "--seed", "0", "--backend", "web", "--threads", "1"],
+                         cwd=repo, capture_output=True, text=True, check=True)
+    ref = json.loads(out.stdout.strip().splitlines()[-1])
+    c = Client(server)
+    mine = [closed_loop(c, c.episode(task, seed=0, index=i), budget=budget) for i in range(episodes)]
+    assert [r["success_at"] for r in mine] == ref["success_at_episode"]
+    for r, d in zip(mine, ref["final_distance_episode"]):
+        assert abs(r["final_distance"] - d) < 1e-9, (task, [r["final_distance"] for r in mine],
+                                                      ref["final_distance_episode"])
