@@ -40,7 +40,13 @@ async function exampleRequest(card: ModelCard): Promise<unknown> {
   if (!taskSpec(card.task)) return undefined;
   const { getTask } = await import("./tasks/registry.ts");
   const { evaluationEpisode } = await import("./tasks/evaluation.ts");
-  const task = getTask(card.task), ep = evaluationEpisode(task, 0, 0), S = card.image_size;
+  let task;
+  try {
+    task = getTask(card.task);
+  } catch {
+    return undefined; // a bundle without simulators
+  }
+  const ep = evaluationEpisode(task, 0, 0), S = card.image_size;
   const png = (s: Float64Array) => encodeBase64(encodePng(task.render(s, S), S, S));
   return {
     task: card.task,

@@ -17,7 +17,29 @@ import { bundleWorkers } from "./workers_bundle.ts";
 /** The onnxruntime-web files its node build loads at run time, from beside itself. */
 const ORT_FILES = ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
 
-export async function bundle(out: string, models: string[]): Promise<Record<string, number>> {
+/**
+ * Without --simulators, the simulators (pusht's physics engine among them) stay out of the bundle: stand-ins
+ * take the place of the two modules the server imports them through, only when asked (the simulator routes,
+ * and the task registry /docs draws its example request with); the server then says at start that /v1/tasks is
+ * not served, and /docs falls back to the schema's defaults.
+ */
+const NO_SIMULATORS: import("esbuild").Plugin = {
+  name: "no-simulators",
+  setup(b) {
+    const stand_in: Record<string, string> = {
+      simulator_routes: "export const available = false;\n" +
+        "export function simulatorRoutes() { throw new Error('no simulator routes in this bundle'); }\n",
+      registry: "export function getTask(name) { throw new Error('no simulator for ' + name + ' in this bundle'); }\n",
+    };
+    b.onResolve({ filter: /(simulator_routes|tasks\/registry)\.ts$/ }, (args) => ({
+      path: /simulator_routes/.test(args.path) ? "simulator_routes" : "registry",
+      namespace: "no-simulators",
+    }));
+    b.onLoad({ filter: /.*/, namespace: "no-simulators" }, (args) => ({ contents: stand_in[args.path], loader: "js" }));
+  },
+};
+
+export async function bundle(out: string, models: string[], simulators = false): Promise<Record<string, number>> {
   const ort = join(lockedPackage("onnxruntime-web"), "dist");
   try {
     Deno.removeSync(out, { recursive: true });
@@ -31,6 +53,7 @@ export async function bundle(out: string, models: string[]): Promise<Record<stri
     splitting: true,
     chunkNames: "chunk-[hash]",
     platform: "node",
+    plugins: simulators ? [] : [NO_SIMULATORS],
   });
   for (const f of ORT_FILES) Deno.copyFileSync(join(ort, f), join(out, f));
   const { defaults, modelBytes } = copyModels(out, models);
@@ -88,10 +111,11 @@ if (import.meta.main) {
       out: { type: "string", default: "dist", help: "output folder (replaced)" },
       models: { type: "string", help: "task/variant list (default: models/defaults.json)" },
       workers: { type: "boolean", help: "also build out/workers: the planner as a workerd (Workers runtime) module" },
+      simulators: { type: "boolean", help: "include the simulator routes (/v1/tasks) and the simulators" },
     }, "deno task bundle: one minified ES module + worker, the onnxruntime-web wasm and the default models");
     const defaults: Record<string, string> = JSON.parse(Deno.readTextFileSync(join(ROOT, "models/defaults.json")));
     const models = f.models?.split(",").filter(Boolean) ?? Object.entries(defaults).map(([t, v]) => `${t}/${v}`);
-    const sizes = await bundle(f.out, models);
+    const sizes = await bundle(f.out, models, f.simulators);
     console.log(JSON.stringify({ out: f.out, models, ...sizes }));
     if (f.workers) {
       console.log(

@@ -49,6 +49,10 @@ Deno.test("the bundle is the server module + its worker (sharing chunks), the wa
   assert.equal(recorded.js_bytes, sizes.js_bytes);
   assert.ok(sizes.wasm_bytes > 1e6 && sizes.model_bytes > 1e5);
   assert.match(Deno.readTextFileSync(`${DIST}/README.md`), /deno run --allow-read=.*edgewm\.js/);
+  // Built without --simulators: no simulator and no physics engine rides along (planck's solver settings).
+  for (const f of files.filter((f) => f.endsWith(".js"))) {
+    assert.doesNotMatch(Deno.readTextFileSync(`${DIST}/${f}`), /velocityIterations/, `${f} carries planck`);
+  }
 });
 
 Deno.test("the bundle serves with least privilege and no npm cache: a real plan, a short closed loop, SIGTERM exits 0", async () => {
