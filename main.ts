@@ -89,9 +89,11 @@ try {
   const defaults = resolveDefaults([...cards.keys()], bundled, config.defaults);
   const queue = new PlanQueue([], config.maxQueue);
   // The simulators are imported only when served (and a bundle built without them has none).
-  const simulators = config.simulators
-    ? (await import("./agent/http/simulator_routes.ts")).simulatorRoutes()
-    : undefined;
+  const sims = config.simulators ? await import("./agent/http/simulator_routes.ts") : undefined;
+  if (sims && !sims.available) {
+    console.error("note: this bundle has no simulator routes (deno task bundle --simulators); /v1/tasks is not served");
+  }
+  const simulators = sims?.available ? sims.simulatorRoutes() : undefined;
   let ready = false;
   const app = createApp({
     cards,

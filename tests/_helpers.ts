@@ -95,7 +95,7 @@ export async function wallClosedLoop(port: number, episodes: number, variant?: s
       if (variant) assert.equal(json.variant, variant);
       assert.equal(json.actions.length, 5);
       assert.equal(json.env_actions.length, 25);
-      return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start) };
+      return { actions: Float32Array.from(json.actions.flat()), warm: Float32Array.from(json.warm_start.actions) };
     },
   };
   return await evaluate(getTask("wall"), planner, { episodes, seed: 0, budget: 20, execute: 1 });

@@ -23,7 +23,7 @@ const cases: [string, string[], RegExp][] = [
   [
     "agent/eval.ts",
     ["--task", "wall", "--model", "models/wall/fp32", "--topk", "100"],
-    /--topk: topk 100 must not exceed samples 64/,
+    /--topk: topk 100 must not exceed samples 32/,
   ],
   [
     "agent/eval.ts",

@@ -129,8 +129,8 @@ export async function abandonedPlan(s: Server) {
   const heldMs = Math.max(0, after.ms - alone);
   await new Promise((r) => setTimeout(r, 200));
   const counted = (await planStatusCount(s.port, 499)) - before499;
-  // 50 clients that leave after 50 ms, then: how many were counted as gone.
-  const before = await planStatusCount(s.port, 499);
+  // 50 clients that leave after 50 ms, then: how many were counted as gone, and whether any was answered.
+  const before = await planStatusCount(s.port, 499), before200 = await planStatusCount(s.port, 200);
   await Promise.all(Array.from({ length: 50 }, () => postAndLeave(s.port, heavy, 50)));
   const t0 = performance.now();
   const next = await plan();
@@ -140,6 +140,8 @@ export async function abandonedPlan(s: Server) {
     worker_held_ms: +heldMs.toFixed(0),
     counted_499: counted,
     fifty_left_counted_499: (await planStatusCount(s.port, 499)) - before,
+    // A client that closed before its request was read leaves nothing to count; none may be planned to its end.
+    fifty_left_answered_200: (await planStatusCount(s.port, 200)) - before200 - 1,
     after_fifty_worker_held_ms: +burstHeldMs.toFixed(0),
     after_fifty_next_plan_status: next.status,
     seconds: +((performance.now() - t0) / 1000).toFixed(1),

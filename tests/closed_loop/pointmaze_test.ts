@@ -4,4 +4,5 @@
 import { fp32Suite, servedDefaultSuite } from "./_suite.ts";
 
 fp32Suite("pointmaze", "fast", 0.8);
+fp32Suite("pointmaze", "served", 0.8);
 servedDefaultSuite("pointmaze", 0.8);

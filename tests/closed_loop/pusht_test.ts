@@ -11,7 +11,7 @@ import { DEFAULTS, distances, EPISODES, runModel } from "./_suite.ts";
 // 0.7 leaves room for sampling spread. The oracle on these same episodes (seed 0, budget 50: >= 0.95)
 // is tests/agent/planners/oracle_test.ts's; it is not run twice.
 Deno.test("pusht: the fp32 model cuts the distance to the goal state below 0.7 of the start", async () => {
-  const r = await runModel("pusht", "fp32");
+  const r = await runModel("pusht", "fp32", "served");
   const d = distances("pusht", r);
   console.log(JSON.stringify({ model: "pusht/fp32", success: r.success_at, distance: d }));
   assert.ok(
@@ -30,8 +30,8 @@ Deno.test({
     `pusht: the served default ${variant} ends as near the goal as fp32 (within 0.1 of the start distance) on the same ${EPISODES} episodes`,
   ignore: variant === undefined || variant === "fp32",
   async fn() {
-    const q = await runModel("pusht", variant);
-    const f = await runModel("pusht", "fp32");
+    const q = await runModel("pusht", variant, "served");
+    const f = await runModel("pusht", "fp32", "served");
     const dq = distances("pusht", q), df = distances("pusht", f);
     console.log(
       JSON.stringify({

@@ -5,4 +5,5 @@
 import { fp32Suite, servedDefaultSuite } from "./_suite.ts";
 
 fp32Suite("reacher", "fast", 0.9);
+fp32Suite("reacher", "served", 0.9);
 servedDefaultSuite("reacher", 0.85);

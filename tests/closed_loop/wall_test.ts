@@ -5,5 +5,6 @@
 import { fp32Suite, servedDefaultSuite } from "./_suite.ts";
 
 fp32Suite("wall", "fast", 0.85);
+fp32Suite("wall", "served", 0.85);
 fp32Suite("wall", "mppi", 0.85);
 servedDefaultSuite("wall", 0.85);

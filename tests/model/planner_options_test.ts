@@ -66,10 +66,15 @@ Deno.test("PlannerOptions: the preset names come from the preset table; limits a
 });
 
 Deno.test("cardPreset(): a card without a planner gets the default preset; describePlanner() spells it out", () => {
-  assert.deepEqual(cardPreset({}), resolvePlanner({ preset: "fast" }));
+  assert.deepEqual(cardPreset({}), resolvePlanner({ preset: "icem" }));
+  assert.equal(
+    describePlanner(resolvePlanner({ preset: "fast" })),
+    "CEM 64 samples x 4 iterations (top 8), horizon 5, execute 1",
+  );
   assert.equal(
     describePlanner(cardPreset({})),
-    "CEM 64 samples x 4 iterations (top 8), horizon 5, execute 1",
+    "iCEM (noise beta 0, population / 1.25 per iteration, 30% of elites kept) 32 samples x 3 iterations (top 8), " +
+      "horizon 5, execute 1",
   );
   assert.equal(
     describePlanner(resolvePlanner({ preset: "mppi" })),

@@ -45,12 +45,13 @@ Deno.test("planLatent(): its cost is the objective of the returned plan's rollou
   assert.deepEqual(again.plan, r.plan, "seeded");
 });
 
-Deno.test("planLatent(): its guard runs before every chunk of rollouts, and what it throws stops the plan", async () => {
+Deno.test("planLatent(): its guard runs before every chunk of rollouts and every predictor call, and what it throws stops the plan", async () => {
   const { start, goal, p0, pg } = await pair(1);
   let calls = 0;
   const big = resolvePlanner({ preset: "fast", samples: ROLLOUT_CHUNK * 2 + 1, topk: 8, iterations: 2 });
   await planLatent(model, start, p0, goal, pg, big, new Rng(1), undefined, () => void calls++);
-  assert.equal(calls, 2 * 3, "3 chunks per iteration, 2 iterations");
+  // 2 iterations x 3 chunks, each guarded before it and before each of its predictor calls after the first (4).
+  assert.equal(calls, 2 * 3 * 5, "3 chunks per iteration, 2 iterations, horizon 5");
   let n = 0;
   const deadline = () => {
     if (++n > 2) throw new DeadlineError("past the deadline");
