@@ -15,7 +15,7 @@
  * and exits 0.
  */
 import { createApp } from "./agent/http/app.ts";
-import { readConfig } from "./agent/http/config.ts";
+import { readConfig, type ServerConfig } from "./agent/http/config.ts";
 import { resolveDefaults } from "./agent/http/defaults.ts";
 import { LocalExecutor, WorkerExecutor } from "./agent/http/executors.ts";
 import { PlanQueue } from "./agent/http/plan_queue.ts";
@@ -67,6 +67,48 @@ function fail(e: unknown): never {
   throw e;
 }
 
+/**
+ * The playground's routes, when its page is built (`deno task serve` builds it into dist/site; a bundle
+ * carries it in site/) and no API key is set: a page cannot carry the key, and its model files would be open.
+ */
+async function playground(
+  config: ServerConfig,
+  folders: Map<string, string>,
+  cards: Map<string, ModelCard>,
+  defaults: Record<string, string>,
+) {
+  const dir = config.site ?? (HOME ? `${HOME}site` : "dist/site");
+  if (dir === "0") return undefined;
+  if (config.apiKey) {
+    console.error("note: EDGEWM_API_KEY is set: the playground page (/) is not served");
+    return undefined;
+  }
+  try {
+    readText(`${dir}/index.html`);
+  } catch {
+    if (config.site) throw new UserError(`EDGEWM_SITE=${config.site}: no index.html there (deno task site --out DIR)`);
+    console.error(`note: no playground page in ${dir} (deno task site builds it); / is not served`);
+    return undefined;
+  }
+  const { siteRoutes } = await import("./agent/http/site_routes.ts");
+  const models = new Map(
+    [...cards.entries()].map(([key, card]) => [key, { dir: folders.get(key)!, card, served: true }]),
+  );
+  // With the bundled models, each task's fp32 rides along for the page only (to compare; the server does not
+  // load it), when it is here: its card and hashes are checked now, as the served ones were.
+  for (const task of config.models ? [] : new Set([...cards.values()].map((c) => c.task))) {
+    const dir = `${HOME}models/${task}/fp32`;
+    if (models.has(`${task}/fp32`)) continue;
+    try {
+      readText(`${dir}/model.json`);
+    } catch {
+      continue;
+    }
+    models.set(`${task}/fp32`, { dir, card: loadModelCard(dir), served: false });
+  }
+  return siteRoutes({ dir, models, defaults });
+}
+
 /** Loopback and unspecified addresses: anything else, or 0.0.0.0 / ::, is reachable from other hosts. */
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -81,10 +123,11 @@ try {
   const bundled: Record<string, string> = JSON.parse(readText(`${HOME}models/defaults.json`));
   const dirs = config.models ?? Object.entries(bundled).map(([task, variant]) => `${HOME}models/${task}/${variant}`);
   // Every card and file hash is checked before the server listens: a bad model is one line, exit 2.
-  const cards = new Map<string, ModelCard>();
+  const cards = new Map<string, ModelCard>(), folders = new Map<string, string>();
   for (const dir of dirs) {
     const card = loadModelCard(dir);
     cards.set(`${card.task}/${card.variant}`, card);
+    folders.set(`${card.task}/${card.variant}`, dir);
   }
   const defaults = resolveDefaults([...cards.keys()], bundled, config.defaults);
   const queue = new PlanQueue([], config.maxQueue);
@@ -94,6 +137,7 @@ try {
     console.error("note: this bundle has no simulator routes (deno task bundle --simulators); /v1/tasks is not served");
   }
   const simulators = sims?.available ? sims.simulatorRoutes() : undefined;
+  const site = await playground(config, folders, cards, defaults);
   let ready = false;
   const app = createApp({
     cards,
@@ -107,13 +151,17 @@ try {
     corsOrigins: config.corsOrigins,
     example: () => exampleRequest([...cards.values()][0]),
     simulators,
+    site,
   });
   const server = await serveHttp({
     port: config.port,
     hostname: config.host,
     requestMs: config.deadlineMs + 30_000, // a whole request, upload included, with room past the plan's deadline
     onListen: ({ hostname, port }) =>
-      console.log(`edgewm listening on http://${hostname}:${port} (loading ${dirs.join(", ")})`),
+      console.log(
+        `edgewm listening on http://${hostname}:${port} (loading ${dirs.join(", ")})` +
+          (site ? `; the playground: http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${port}/` : ""),
+      ),
   }, app.fetch);
 
   let stopping = false;

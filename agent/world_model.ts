@@ -41,6 +41,8 @@ export interface WorldModelOptions {
   threads?: number;
   /** How low-bit weights run (model/ort.ts); default: the backend's (`DEFAULT_LOW_BIT`). */
   lowBit?: LowBitMode;
+  /** Which listed files are hash-checked: all (default), or the graphs only (a page that fetched just those). */
+  checkFiles?: "all" | "graphs";
 }
 
 export class WorldModel {
@@ -61,7 +63,7 @@ export class WorldModel {
 
   /** Load and verify a model directory. Hash mismatches and unreadable graphs throw `ModelLoadError`. */
   static async load(dir: string, options: WorldModelOptions = {}): Promise<WorldModel> {
-    const card = loadModelCard(dir);
+    const card = loadModelCard(dir, { files: options.checkFiles });
     const backend = options.backend ?? "web", lowBit = options.lowBit ?? DEFAULT_LOW_BIT[backend];
     const ort = await ortFor(backend, options.threads ?? 1);
     const open = async (name: string, threads = options.threads ?? 1) => {

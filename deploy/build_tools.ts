@@ -42,6 +42,13 @@ export const sizeOf = (p: string) => Deno.statSync(p).size;
  * built-ins and the native onnxruntime backend left out (the edge runs wasm).
  */
 export async function build(options: esbuild.BuildOptions): Promise<esbuild.Metafile> {
+  // On a fresh machine the entry points' npm packages may not be in Deno's cache yet: put them there.
+  const entries = Object.values(options.entryPoints as Record<string, string>);
+  const cached = await new Deno.Command(Deno.execPath(), { args: ["cache", "--quiet", ...entries], stdout: "inherit" })
+    .output();
+  if (!cached.success) {
+    throw new Error(`deno cache ${entries.join(" ")} failed: ${new TextDecoder().decode(cached.stderr)}`);
+  }
   const tmp = Deno.makeTempDirSync({ prefix: "edgewm-bundle-" });
   try {
     const result = await esbuild.build({

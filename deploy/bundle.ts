@@ -1,5 +1,5 @@
 /**
- * `deno task bundle [--out dist] [--models wall/fp32,...]`: the edge artifact. esbuild bundles the
+ * `deno task bundle [--out dist] [--models wall/fp32,...] [--site]`: the edge artifact. esbuild bundles the
  * server (main.ts) and its planning worker into two minified ES modules; beside them go the
  * onnxruntime-web wasm they load, the chosen models (models/defaults.json by default) and a README
  * with the one command that runs it. At run time it needs nothing outside the folder: no network,
@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { ENV_NAMES } from "../agent/http/config.ts";
 import { parseFlags, runCli } from "../lib/cli.ts";
 import { build, copyModels, lockedPackage, ROOT, sizeOf } from "./build_tools.ts";
+import { buildSite } from "./site.ts";
 import { bundleWorkers } from "./workers_bundle.ts";
 
 /** The onnxruntime-web files its node build loads at run time, from beside itself. */
@@ -112,11 +113,16 @@ if (import.meta.main) {
       models: { type: "string", help: "task/variant list (default: models/defaults.json)" },
       workers: { type: "boolean", help: "also build out/workers: the planner as a workerd (Workers runtime) module" },
       simulators: { type: "boolean", help: "include the simulator routes (/v1/tasks) and the simulators" },
+      site: {
+        type: "boolean",
+        help: "also build the playground page into out/site (the bundled server serves it at /)",
+      },
     }, "deno task bundle: one minified ES module + worker, the onnxruntime-web wasm and the default models");
     const defaults: Record<string, string> = JSON.parse(Deno.readTextFileSync(join(ROOT, "models/defaults.json")));
     const models = f.models?.split(",").filter(Boolean) ?? Object.entries(defaults).map(([t, v]) => `${t}/${v}`);
     const sizes = await bundle(f.out, models, f.simulators);
     console.log(JSON.stringify({ out: f.out, models, ...sizes }));
+    if (f.site) console.log(JSON.stringify({ out: join(f.out, "site"), ...(await buildSite(join(f.out, "site"))) }));
     if (f.workers) {
       console.log(
         JSON.stringify({ out: join(f.out, "workers"), ...(await bundleWorkers(join(f.out, "workers"), models)) }),

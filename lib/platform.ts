@@ -22,11 +22,16 @@ const nodeProcess = () => (globalThis as unknown as { process: NodeProcess }).pr
 
 const userAgent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? "";
 
-export const host: "deno" | "node" | "workers" = deno
+const nodeVersion = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+
+/** Where this runs: a browser (the playground's planning worker) has no file system, as a Workers runtime has not. */
+export const host: "deno" | "node" | "workers" | "browser" = deno
   ? "deno"
   : userAgent.startsWith("Cloudflare-Workers")
   ? "workers"
-  : "node";
+  : nodeVersion
+  ? "node"
+  : "browser";
 
 // Node's fs and os, loaded once before first use (top-level await only on Node).
 const fs: { readFileSync(path: string): Uint8Array } | undefined = host === "node"

@@ -3,17 +3,17 @@
  * the card must match the schema completely and every file it lists must exist with the recorded
  * sha256, or loading stops with a `ModelLoadError` that says which field or file and why.
  */
-import { createHash } from "node:crypto";
 import * as z from "zod";
 import { UserError } from "../lib/errors.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 import { PlannerOptions, PlannerOptionsError, resolvePlanner } from "./planner_options.ts";
 import { Quantization } from "./quantization.ts";
 import { readBytes, readText } from "../lib/platform.ts";
 import { taskSpec } from "../tasks/specs.ts";
 
-/** The hex sha256 that model cards record for each file. */
+/** The hex sha256 that model cards record for each file (lib/sha256.ts: the same on every host, browsers too). */
 export function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return sha256Hex(bytes);
 }
 
 export class ModelLoadError extends UserError {
@@ -164,8 +164,11 @@ export function validateModelCard(raw: unknown, where: string): ModelCard {
   throw new ModelLoadError(`${where}/model.json: field ${field}: ${i.message}`);
 }
 
-/** Read and verify `dir/model.json` and the files it lists. */
-export function loadModelCard(dir: string): ModelCard {
+/**
+ * Read and verify `dir/model.json` and the files it lists (`files: "graphs"`: only its ONNX graphs, for a
+ * host that fetched just those, like the playground's page).
+ */
+export function loadModelCard(dir: string, o: { files?: "all" | "graphs" } = {}): ModelCard {
   let text: string;
   try {
     text = readText(`${dir}/model.json`);
@@ -180,6 +183,7 @@ export function loadModelCard(dir: string): ModelCard {
   }
   const card = validateModelCard(raw, dir);
   for (const [name, { sha256: expected }] of Object.entries(card.files)) {
+    if (o.files === "graphs" && !name.endsWith(".onnx")) continue;
     let bytes: Uint8Array;
     try {
       bytes = readBytes(`${dir}/${name}`);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
 
-const FLOORS: readonly (readonly string[])[] = [["lib"], ["tasks"], ["model"], ["agent", "quant"], ["deploy"], [
+const FLOORS: readonly (readonly string[])[] = [["lib"], ["tasks"], ["model"], ["agent", "quant"], ["deploy", "site"], [
   "study",
 ]];
 const floorOf = (folder: string) => FLOORS.findIndex((f) => f.includes(folder));

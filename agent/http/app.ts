@@ -56,7 +56,6 @@ export interface AppOptions {
   deadlineMs?: number;
   /** Origins allowed to call from a browser; none by default (no CORS headers at all). */
   corsOrigins?: string[];
-  /** A plan request that succeeds, shown by /docs and in the OpenAPI document. */
   /** A plan request the server answers with 200, shown by /openapi.json and /docs; built on first use. */
   example?: () => Promise<unknown>;
   /**
@@ -64,6 +63,11 @@ export interface AppOptions {
    * imports them only when they are served, so that a server without them carries no physics engine.
    */
   simulators?: Hono;
+  /**
+   * The playground (agent/http/site_routes.ts) at `/`, when its page is built; main.ts leaves it out when an
+   * API key is set (a page cannot carry the key, and the model files would be open to anyone).
+   */
+  site?: Hono;
   /** More gauges for /metrics (a Workers host reports its wasm memory: it has no process RSS). */
   gauges?: () => Record<string, number>;
   /** JSON log lines go here (default: console.log; tests pass a no-op). */
@@ -249,6 +253,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     return c.json(openApiDocument({ example: await example, simulators: !!o.simulators }));
   });
   app.get("/docs", (c) => c.html(DOCS_HTML));
+  if (o.site) app.route("/", o.site);
 
   if (o.apiKey) app.use("/v1/*", apiKeyAuth(o.apiKey));
   if (o.simulators) {

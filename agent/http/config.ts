@@ -25,6 +25,7 @@ export const ENV = {
   EDGEWM_MODELS: z.string().optional(),
   EDGEWM_DEFAULTS: z.string().optional(),
   EDGEWM_SIMULATORS: z.enum(["0", "1"]).default("1"),
+  EDGEWM_SITE: z.string().optional(),
   EDGEWM_BACKEND: z.enum(["web", "node"]).default("web"),
   EDGEWM_THREADS: int(1, 64).default(1),
   EDGEWM_WORKERS: int(0, 64).optional(),
@@ -49,6 +50,8 @@ export interface ServerConfig {
   defaults?: string;
   /** Serve the simulator routes (/v1/tasks). */
   simulators: boolean;
+  /** The playground page's folder ("0": none; default: the built one beside the server, if any). */
+  site?: string;
   backend: "web" | "node";
   /** wasm threads per planning worker (web) or onnxruntime threads (node). */
   threads: number;
@@ -85,6 +88,7 @@ export function readConfig(
     models: (v.EDGEWM_MODELS as string | undefined)?.split(",").filter(Boolean),
     defaults: v.EDGEWM_DEFAULTS as string | undefined,
     simulators: v.EDGEWM_SIMULATORS === "1",
+    site: v.EDGEWM_SITE as string | undefined,
     backend,
     threads: v.EDGEWM_THREADS as number,
     workers,

@@ -49,6 +49,8 @@ export interface PlanOutput {
   env_actions: number[][];
   control: { env_steps_per_action: number; env_step_seconds: number | null; execute: number };
   cost: number;
+  /** The sampler's best cost after each of its iterations (a plot of the search). */
+  cost_per_iteration: number[];
   warm_start: { actions: number[]; shifted_by: number };
   timings: { decode_ms: number; encode_ms: number; plan_ms: number; total_ms: number };
 }
@@ -212,6 +214,7 @@ export async function runPlanJob(
       execute: job.preset.execute,
     },
     cost: r.cost,
+    cost_per_iteration: r.history,
     warm_start: { actions: Array.from(shiftPlan(r.plan, A, job.preset.execute)), shifted_by: job.preset.execute },
     timings: {
       decode_ms: +job.decodeMs.toFixed(2),

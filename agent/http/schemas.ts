@@ -127,6 +127,7 @@ export const PlanResponse = named(
       execute: z.number().int().describe("model actions to execute before the next call"),
     }),
     cost: z.number().describe("the planning objective of this plan (latent units; lower is closer)"),
+    cost_per_iteration: z.array(z.number()).describe("the sampler's best cost after each of its iterations"),
     warm_start: WarmStart,
     timings: z.object({ decode_ms: z.number(), encode_ms: z.number(), plan_ms: z.number(), total_ms: z.number() }),
   }),

@@ -7,6 +7,7 @@
  *
  *   deno run -A study/experiments/success_table.ts --episodes 50 --budget 50 --out study/results/success_table/success_50x50
  *   deno run -A study/experiments/success_table.ts --variants fp32,default --planners oracle,cem --seed 1 --out PREFIX
+ *   deno run -A study/experiments/success_table.ts --variants default,fp32 --planners served --out PREFIX
  *
  * `--variants` names the model folders per task: `default` is the served one (models/defaults.json).
  */
@@ -19,7 +20,7 @@ if (import.meta.main) {
       budget: { type: "int", default: 50, min: 1 },
       seed: { type: "int", default: 0, min: 0 },
       tasks: { type: "string", default: "wall,pointmaze,reacher,pusht" },
-      planners: { type: "string", default: "oracle,cem,mppi" },
+      planners: { type: "string", default: "oracle,cem,mppi", help: "oracle, cem, mppi, icem, or served (the card's)" },
       variants: { type: "string", default: "default", help: "comma-separated: default (the served one) or a variant" },
       backend: { type: "enum", values: ["web", "node"], default: "node" },
       out: { type: "string", required: true, help: "path prefix of the .jsonl and .md files" },
@@ -50,8 +51,8 @@ if (import.meta.main) {
           task,
           "--model",
           model!,
-          "--method",
-          planner,
+          // "served": the model's own planner preset (its card's), as the server plans.
+          ...(planner === "served" ? [] : ["--method", planner]),
           "--backend",
           f.backend,
         ];
