@@ -36,6 +36,7 @@ export function checkConfig(c: QuantizeConfig): void {
   if (METHODS[c.method].needsActivations && !c.act) {
     throw new QuantError(`${c.method} quantizes activations: give --abits`);
   }
+  METHODS[c.method].options(c); // the method's own options, checked now (a bad one names its flag)
 }
 
 /**

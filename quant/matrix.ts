@@ -36,15 +36,26 @@ export function matmul(x: Matrix, w: Matrix): Matrix {
   return { data: y, rows: M, cols: N };
 }
 
-/** ||X W - Xq Wq||^2 / ||X W||^2 (ref = X W): the layer's relative output error. */
-export function relOutputError(ref: Matrix, xq: Matrix, wq: Matrix): number {
-  const y = matmul(xq, wq).data, r = ref.data;
+/**
+ * ||X W - (Xq Wq + c)||^2 / ||X W||^2 (ref = X W): the layer's relative output error; `c` [N] is a constant the
+ * quantized layer adds to every output row (a shifted input's d W), none by default.
+ */
+export function relOutputError(ref: Matrix, xq: Matrix, wq: Matrix, c?: ArrayLike<number>): number {
+  const y = matmul(xq, wq).data, r = ref.data, N = ref.cols;
   let num = 0, den = 0;
   for (let i = 0; i < r.length; i++) {
-    num += (r[i] - y[i]) ** 2;
+    num += (r[i] - y[i] - (c ? c[i % N] : 0)) ** 2;
     den += r[i] ** 2;
   }
   return den > 0 ? num / den : num;
+}
+
+/** X - d per column (d [K]); X itself without d. */
+export function shiftColumns(x: Matrix, d?: ArrayLike<number>): Matrix {
+  if (!d) return x;
+  const { rows: M, cols: K } = x, out = new Float32Array(M * K);
+  for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) out[m * K + k] = x.data[m * K + k] - d[k];
+  return { data: out, rows: M, cols: K };
 }
 
 /** Per input channel (column) statistic over rows: max |x| or mean |x|. */

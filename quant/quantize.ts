@@ -2,11 +2,14 @@
  * `deno task quantize`: quantize a model directory into a new one (see quantize_model.ts).
  *
  *   deno task quantize --model models/wall/fp32 --method gptq --wbits 4 --group 32 --out /tmp/wall-w4
+ *   deno task quantize --model models/wall/fp32 --method omniquant --wbits 4 --abits 8 --act per-token --format sim \
+ *     --out /tmp/wall-w4a8
  */
 import { listFlag, parseFlags, runCli } from "../lib/cli.ts";
 import { ACT_MODES } from "./activations.ts";
 import { type Method, MODULES, parseGranularity, type QuantizeConfig } from "./config.ts";
 import { METHOD_NAMES } from "./methods.ts";
+import { OMNIQUANT_DEFAULTS } from "./omniquant.ts";
 import { SMOOTHQUANT_ALPHA } from "./smoothquant.ts";
 import { quantizeModelDir } from "./quantize_model.ts";
 import { ownQuantization } from "../model/quantization.ts";
@@ -41,6 +44,15 @@ if (import.meta.main) {
       "calib-seed": { type: "int", min: 0 },
       alpha: { type: "number", min: 0, max: 1, help: `SmoothQuant migration strength (default ${SMOOTHQUANT_ALPHA})` },
       "act-order": { type: "boolean", help: "GPTQ: most active inputs first" },
+      iterations: {
+        type: "int",
+        min: 0,
+        max: 100000,
+        help: `OmniQuant: Adam steps per layer (default ${OMNIQUANT_DEFAULTS.iterations})`,
+      },
+      "lwc-lr": { type: "number", help: `OmniQuant: clipping learning rate (default ${OMNIQUANT_DEFAULTS.lwcLr})` },
+      "let-lr": { type: "number", help: `OmniQuant: LET learning rate (default ${OMNIQUANT_DEFAULTS.letLr})` },
+      rows: { type: "int", min: 8, help: `OmniQuant: calibration rows per layer (default ${OMNIQUANT_DEFAULTS.rows})` },
       variant: { type: "string", help: "variant name (default: from the configuration)" },
       backend: { type: "enum", values: ["web", "node"], default: "web", help: "onnxruntime for calibration" },
     }, "deno task quantize --model DIR --out DIR --method M --wbits B: post-training quantization of a model");
@@ -54,6 +66,10 @@ if (import.meta.main) {
       layers: f.layers,
       alpha: f.alpha,
       actOrder: f["act-order"],
+      iterations: f.iterations,
+      lwcLr: f["lwc-lr"],
+      letLr: f["let-lr"],
+      rows: f.rows,
       calib: { dir: f.calib, episodes: f["calib-episodes"], seed: f["calib-seed"] },
     };
     const { card } = await quantizeModelDir(f.model, f.out, config, { variant: f.variant, backend: f.backend });

@@ -14,7 +14,7 @@ import { checkConfig, describe, layerWeightSpec, type Module, MODULES, type Quan
 import { compactNames } from "./compact.ts";
 import { findLayers, type Layer, weightMatrix } from "./layers.ts";
 import { patchConvsToMatMul } from "../model/patchify.ts";
-import { matmul, type Matrix, relOutputError, scaleColumns, scaleRows } from "./matrix.ts";
+import { matmul, type Matrix, relOutputError, scaleColumns, scaleRows, shiftColumns } from "./matrix.ts";
 import { METHODS } from "./methods.ts";
 import { decodeModel, encodeModel, type Model } from "../lib/onnx.ts";
 import { checkSpec, dequantize, mse } from "./quantizer.ts";
@@ -47,6 +47,9 @@ function plannedLayers(
   return out;
 }
 
+/** A shift d [K] as a one-row matrix (d W is what a shifted layer adds to its output). */
+const shiftRow = (d: Float32Array): Matrix => ({ data: d, rows: 1, cols: d.length });
+
 /** Quantize one layer on its calibration inputs x [M, K] with the configured method (methods.ts). */
 export function quantizeLayer(
   layer: Layer,
@@ -56,8 +59,13 @@ export function quantizeLayer(
   const { spec: weight, fallback } = layerWeightSpec(c.weight, layer.K);
   const w = weightMatrix(layer);
   const r = METHODS[c.method].quantize(w, x, weight, c);
-  const plan: LayerPlan = { layer, q: r.q, ...(r.inputScale ? { inputScale: r.inputScale } : {}) };
-  const xs = plan.inputScale ? scaleColumns(x, plan.inputScale) : x;
+  const plan: LayerPlan = {
+    layer,
+    q: r.q,
+    ...(r.inputScale ? { inputScale: r.inputScale } : {}),
+    ...(r.inputShift ? { inputShift: r.inputShift } : {}),
+  };
+  const xs = plan.inputScale ? scaleColumns(shiftColumns(x, plan.inputShift), plan.inputScale) : x;
   let xq = xs;
   if (c.act) {
     plan.act = { spec: c.act, params: c.act.mode === "per-tensor" ? calibrateActivation(xs, c.act.bits) : undefined };
@@ -69,7 +77,8 @@ export function quantizeLayer(
   return {
     plan,
     weightMse: mse(w.data, eff.data),
-    outputRelErr: relOutputError(matmul(x, w), xq, wq),
+    // With a shift, the graph adds d W to the quantized product: the error is against X W all the same.
+    outputRelErr: relOutputError(matmul(x, w), xq, wq, plan.inputShift && matmul(shiftRow(plan.inputShift), w).data),
     alpha: r.alpha,
     fallback,
   };

@@ -10,7 +10,7 @@
  * Each rewritten layer keeps its output name, so the rest of the graph is untouched.
  */
 import type { ActSpec } from "./activations.ts";
-import { consumers, type Layer } from "./layers.ts";
+import { consumers, type Layer, weightMatrix } from "./layers.ts";
 import { type Model, type Node } from "../lib/onnx.ts";
 import { attrInt, attrInts, makeNode, makeTensor, requireOpset, tensorFloats } from "../lib/onnx_graph.ts";
 import { nbitsProblem, toMatMulNBits } from "./pack.ts";
@@ -22,8 +22,10 @@ export type Format = "sim" | "deploy";
 export interface LayerPlan {
   layer: Layer;
   q: QuantizedWeight;
-  /** Multiply the input by this per channel first (AWQ, SmoothQuant). */
+  /** Multiply the input by this per channel first (AWQ, SmoothQuant, OmniQuant). */
   inputScale?: Float32Array;
+  /** Subtract this from the input before scaling it (OmniQuant's LET); d W is added to the output. */
+  inputShift?: Float32Array;
   act?: { spec: ActSpec; params?: Params };
 }
 
@@ -89,10 +91,14 @@ class Builder {
   }
 }
 
-/** Scale the layer input per channel: folded into a LayerNormalization that feeds only this layer, else a Mul. */
+/**
+ * Shift and scale the layer input per channel, (x - d) * scale: folded into a LayerNormalization that feeds
+ * only this layer (its gamma and beta), else a Sub and a Mul in the graph.
+ */
 function scaleInput(model: Model, b: Builder, plan: LayerPlan, readers: Map<string, Node[]>): string {
-  const { layer, inputScale } = plan;
-  if (!inputScale) return layer.input;
+  const { layer, inputScale, inputShift } = plan;
+  if (!inputScale && !inputShift) return layer.input;
+  const scale = inputScale ?? new Float32Array(layer.K).fill(1);
   const producer = model.graph.nodes.find((n) => n.outputs[0] === layer.input);
   const inits = new Map(model.graph.initializers.map((t) => [t.name, t]));
   if (
@@ -101,16 +107,28 @@ function scaleInput(model: Model, b: Builder, plan: LayerPlan, readers: Map<stri
   ) {
     const gamma = inits.get(producer.inputs[1]), beta = inits.get(producer.inputs[2]);
     const private_ = (t: typeof gamma) => t && t.dims.length === 1 && readers.get(t.name!)?.length === 1;
-    if (private_(gamma) && (!producer.inputs[2] || private_(beta))) {
-      for (const t of [gamma!, beta].filter((t) => t !== undefined)) {
-        const v = tensorFloats(t);
-        for (let k = 0; k < v.length; k++) v[k] *= inputScale[k];
-        Object.assign(t, makeTensor(t.name!, t.dims, v));
+    // A shift needs a beta to fold into.
+    if (private_(gamma) && (inputShift ? private_(beta) : !producer.inputs[2] || private_(beta))) {
+      const g = tensorFloats(gamma!);
+      for (let k = 0; k < g.length; k++) g[k] *= scale[k];
+      Object.assign(gamma!, makeTensor(gamma!.name!, gamma!.dims, g));
+      if (beta) {
+        const v = tensorFloats(beta);
+        for (let k = 0; k < v.length; k++) v[k] = (v[k] - (inputShift ? inputShift[k] : 0)) * scale[k];
+        Object.assign(beta, makeTensor(beta.name!, beta.dims, v));
       }
       return layer.input;
     }
   }
-  return b.op1("Mul", [layer.input, b.init("input_scale", [layer.K], inputScale)]);
+  const shifted = inputShift ? b.op1("Sub", [layer.input, b.init("input_shift", [layer.K], inputShift)]) : layer.input;
+  return inputScale ? b.op1("Mul", [shifted, b.init("input_scale", [layer.K], inputScale)]) : shifted;
+}
+
+/** d W [N]: what a layer whose input was shifted by d adds back to its output (the float weight's). */
+function shiftOutput(plan: LayerPlan): Float32Array {
+  const w = weightMatrix(plan.layer), d = plan.inputShift!, N = plan.layer.N, out = new Float32Array(N);
+  for (let k = 0; k < plan.layer.K; k++) for (let n = 0; n < N; n++) out[n] += d[k] * w.data[k * N + n];
+  return out;
 }
 
 function reduceAttrs(
@@ -214,6 +232,7 @@ export function rewriteLayers(model: Model, plans: LayerPlan[], format: Format):
         "com.microsoft",
       );
     }
+    if (plan.inputShift) y = b.op1("Add", [y, b.init("shift_out", [layer.N], shiftOutput(plan))]);
     if (layer.bias) y = b.op1("Add", [y, layer.bias]);
     // The last node writes the original output name.
     const last = b.nodes[b.nodes.length - 1];

@@ -311,6 +311,9 @@ export function buildGrid(
         [undefined, 32],
       ),
     );
+    // OmniQuant, the paper's fifth method, at the paper's settings only: it learns per layer (~2 min a model).
+    rows.push(...weightOnly(task, ["omniquant"], [4, 3], [128, undefined]));
+    rows.push(...weightAct(task, ["omniquant"], [[8, 8], [6, 6], [4, 8], [4, 4]], ["per-token"], [undefined]));
     rows.push(...asymmetry(task), ...peer(task, [32, 128]), ...whole(task, distanceHead(task)));
   }
   return decidersFirst(rows);

@@ -1,8 +1,9 @@
 /**
  * Which variants run the same computation: the same operators with the same attributes on tensors of the
  * same shapes, differing only in the values of their weights. RTN, OMSE and GPTQ choose different codes
- * and scales for one configuration but write the same graph; AWQ and SmoothQuant may add a Mul where a
- * scale cannot be folded, so they stay apart. The kernels our variants run (MatMulNBits, MatMulInteger,
+ * and scales for one configuration but write the same graph (so does OmniQuant without activations); AWQ,
+ * SmoothQuant and OmniQuant with activations may add a Mul (and a Sub and an Add) where a scale or shift cannot
+ * be folded, so they stay apart. The kernels our variants run (MatMulNBits, MatMulInteger,
  * DequantizeLinear, float ops) take the same time whatever the weights hold, so `study speed` measures
  * one variant per structure and lends its figures to the rest, saying so.
  *
@@ -25,7 +26,9 @@ export function structureKey(spec: RowSpec): string {
     const { act, modules, format, layers } = s;
     // MatMulNBits holds W3 in 4-bit containers (grid.ts): a deployable W3 graph is its W4 graph.
     const weight = format === "deploy" && s.weight.bits === 3 ? { ...s.weight, bits: 4 } : s.weight;
-    return { kind: OWN_STRUCTURE.has(s.method) ? s.method : "plain", weight, act, modules, format, layers };
+    // OmniQuant's learned scale and shift add nodes only where activations are quantized (weight-only: LWC).
+    const own = OWN_STRUCTURE.has(s.method) || (s.method === "omniquant" && !!act);
+    return { kind: own ? s.method : "plain", weight, act, modules, format, layers };
   }));
 }
 

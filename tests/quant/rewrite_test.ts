@@ -4,7 +4,7 @@ import { type ActSpec, calibrateActivation, fakeQuantActivations } from "../../q
 import { findLayers, weightMatrix } from "../../quant/layers.ts";
 import { matmul, matrix, scaleColumns, scaleRows } from "../../quant/matrix.ts";
 import { encodeModel, type Model } from "../../lib/onnx.ts";
-import { cloneModel } from "../../lib/onnx_graph.ts";
+import { cloneModel, makeNode } from "../../lib/onnx_graph.ts";
 import { dequantize, quantizeWeight, type WeightSpec } from "../../quant/quantizer.ts";
 import { QuantError } from "../../quant/quant_error.ts";
 import { type Format, type LayerPlan, rewriteLayers } from "../../quant/rewrite.ts";
@@ -137,4 +137,34 @@ Deno.test("rewrite: layouts MatMulNBits or MatMulInteger cannot hold are refused
     () => quantized({ bits: 8, granularity: "channel", symmetric: false }, "deploy", { bits: 8, mode: "per-token" }),
     /per-token/,
   );
+});
+
+Deno.test("rewrite: a shifted and scaled input ((x - d) / s, OmniQuant's LET) gives the float outputs back", async () => {
+  // 8-bit weights on diag(s) W and a shift d of up to 0.5: uncompensated, d W would move outputs by ~0.3.
+  const spec: WeightSpec = { bits: 8, granularity: "channel", symmetric: false };
+  const float = await runModel(toyBlock(3), INPUTS);
+  for (const fold of [true, false]) {
+    const m = cloneModel(toyBlock(3));
+    // A second reader of the LayerNorm's beta: it is no longer the layer's own, so nothing folds into it.
+    if (!fold) m.graph.nodes.push(makeNode("Identity", ["ln.b"], ["ln.b.copy"], "/reader/Identity"));
+    const rng = new Rng(9);
+    const ps = findLayers(m).map((layer): LayerPlan => {
+      const s = Float32Array.from({ length: layer.K }, () => Math.exp(rng.uniform(-0.5, 0.5)));
+      const d = Float32Array.from({ length: layer.K }, () => rng.uniform(-0.5, 0.5));
+      return {
+        layer,
+        q: quantizeWeight(scaleRows(weightMatrix(layer), s), spec),
+        inputScale: s.map((v) => 1 / v),
+        inputShift: d,
+      };
+    });
+    rewriteLayers(m, ps, "sim");
+    const out = await runModel(m, INPUTS);
+    const lnFolded = !m.graph.nodes.some((n) => n.opType === "Sub" && (n.name ?? "").includes("fc1"));
+    assert.equal(lnFolded, fold, "the shift folds into a private LayerNorm beta, else a Sub");
+    for (const k of ["y", "g", "q"]) {
+      const d = maxAbsDiff(out[k], float[k]);
+      assert.ok(d < 0.05, `fold ${fold}, ${k}: max diff ${d} from the float graph`);
+    }
+  }
 });

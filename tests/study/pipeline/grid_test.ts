@@ -8,7 +8,16 @@ Deno.test("paper grid: every family, unique ids per task, meaningful rows only",
   assert.equal(new Set(ids).size, ids.length, "ids are unique");
   const count = (f: string) => g.filter((r) => r.family === f).length;
   assert.equal(count("reference"), 2);
-  assert.equal(count("weight-only"), 4 * 5 * 5, "4 methods x W8/6/4/3/2 x g16/32/64/128/channel");
+  assert.equal(
+    count("weight-only"),
+    4 * 5 * 5 + 2 * 2,
+    "4 methods x W8/6/4/3/2 x g16/32/64/128/channel, and OmniQuant at W4/W3 x g128/channel",
+  );
+  // OmniQuant at the paper's weight-activation settings, per token, W8A8 deciding W6A6 and W4A8.
+  const omni = g.filter((r) => r.id.startsWith("omniquant-") && r.family === "weight-act").map((r) => r.id);
+  assert.deepEqual(omni, ["omniquant-w8a8tok", "omniquant-w6a6tok", "omniquant-w4a8tok", "omniquant-w4a4tok"]);
+  assert.deepEqual(g.find((r) => r.id === "omniquant-w4a4tok")!.decidedBy, ["omniquant-w6a6tok", "omniquant-w4a8tok"]);
+  assert.deepEqual(g.find((r) => r.id === "omniquant-w3")!.decidedBy, ["omniquant-w3g128"]);
   assert.equal(count("asymmetry"), 12);
   assert.equal(count("peer"), 4);
   // Dynamic activation ranges appear only where an integer kernel runs them (W8A8, per-channel).
