@@ -37,6 +37,14 @@ function linkPackages(tmp: string): string {
 
 export const sizeOf = (p: string) => Deno.statSync(p).size;
 
+/** `out` as a new empty folder (what was there is replaced). */
+export function emptyFolder(out: string): void {
+  try {
+    Deno.removeSync(out, { recursive: true });
+  } catch { /* a fresh folder */ }
+  Deno.mkdirSync(out, { recursive: true });
+}
+
 /**
  * esbuild over the source, resolving npm packages from Deno's cache: minified ES modules, Node's
  * built-ins and the native onnxruntime backend left out (the edge runs wasm).

@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { ENV_NAMES } from "../agent/http/config.ts";
 import { parseFlags, runCli } from "../lib/cli.ts";
-import { build, copyModels, lockedPackage, ROOT, sizeOf } from "./build_tools.ts";
+import { build, copyModels, emptyFolder, lockedPackage, ROOT, sizeOf } from "./build_tools.ts";
 import { buildSite } from "./site.ts";
 import { bundleWorkers } from "./workers_bundle.ts";
 
@@ -42,10 +42,7 @@ const NO_SIMULATORS: import("esbuild").Plugin = {
 
 export async function bundle(out: string, models: string[], simulators = false): Promise<Record<string, number>> {
   const ort = join(lockedPackage("onnxruntime-web"), "dist");
-  try {
-    Deno.removeSync(out, { recursive: true });
-  } catch { /* a fresh folder */ }
-  Deno.mkdirSync(out, { recursive: true });
+  emptyFolder(out);
   await build({
     entryPoints: { edgewm: join(ROOT, "main.ts"), plan_worker: join(ROOT, "agent/http/plan_worker.ts") },
     outdir: out,

@@ -13,7 +13,7 @@ import { gzipSync } from "node:zlib";
 import { parseFlags, runCli } from "../lib/cli.ts";
 import type { SiteModel } from "../agent/http/site_routes.ts";
 import { loadModelCard } from "../model/model_card.ts";
-import { build, lockedPackage, ROOT, sizeOf } from "./build_tools.ts";
+import { build, emptyFolder, lockedPackage, ROOT, sizeOf } from "./build_tools.ts";
 
 /**
  * The page has no node:zlib: PNG decoding (lib/png.ts) is replaced by a stand-in that says so. The page sends
@@ -47,10 +47,7 @@ export interface SiteSizes {
 
 /** Build the page into `out` (replaced); with `models`, a static site that carries them. */
 export async function buildSite(out: string, models: string[] = []): Promise<SiteSizes> {
-  try {
-    Deno.removeSync(out, { recursive: true });
-  } catch { /* a fresh folder */ }
-  Deno.mkdirSync(out, { recursive: true });
+  emptyFolder(out);
   await build({
     entryPoints: { page: join(ROOT, "site/page.ts"), planner_worker: join(ROOT, "site/planner_worker.ts") },
     outdir: out,

@@ -11,17 +11,14 @@
  */
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { build, copyModels, lockedPackage, ROOT, sizeOf } from "./build_tools.ts";
+import { build, copyModels, emptyFolder, lockedPackage, ROOT, sizeOf } from "./build_tools.ts";
 
 const WASM = "ort-wasm-simd-threaded.wasm";
 /** Where the config's socket listens unless `workerd serve --socket-addr http=HOST:PORT` moves it. */
 export const WORKERS_ADDRESS = "127.0.0.1:8787";
 
 export async function bundleWorkers(out: string, models: string[]): Promise<Record<string, number>> {
-  try {
-    Deno.removeSync(out, { recursive: true });
-  } catch { /* a fresh folder */ }
-  Deno.mkdirSync(out, { recursive: true });
+  emptyFolder(out);
   await build({
     entryPoints: { handler: join(ROOT, "deploy/workers_handler.ts") },
     outdir: out,

@@ -24,7 +24,15 @@
 import { type ActSpec, calibrateActivation, fakeQuantActivations } from "./activations.ts";
 import type { Matrix } from "./matrix.ts";
 import { smoothScales } from "./smoothquant.ts";
-import { checkSpec, omseClip, type QuantizedWeight, quantizeValue, rangeParams, type WeightSpec } from "./quantizer.ts";
+import {
+  blockRanges,
+  checkSpec,
+  omseClip,
+  type QuantizedWeight,
+  quantizeValue,
+  rangeParams,
+  type WeightSpec,
+} from "./quantizer.ts";
 
 export interface OmniQuantOptions {
   /** Adam steps. */
@@ -84,21 +92,9 @@ function pickRows(x: Matrix, rows: number): Matrix {
 }
 
 /** Per block and output: the weight's range, including 0 (what round to nearest clips from). */
-function blockRanges(w: Float64Array, K: number, N: number, block: number, granularity: WeightSpec["granularity"]) {
-  const nb = K / block, lo = new Float64Array(nb * N), hi = new Float64Array(nb * N);
-  for (let k = 0; k < K; k++) {
-    const b = Math.floor(k / block) * N;
-    for (let n = 0; n < N; n++) {
-      const v = w[k * N + n];
-      if (v < lo[b + n]) lo[b + n] = v;
-      if (v > hi[b + n]) hi[b + n] = v;
-    }
-  }
-  if (granularity === "tensor") {
-    lo.fill(Math.min(...lo));
-    hi.fill(Math.max(...hi));
-  }
-  return { lo, hi };
+function rangesWithZero(w: ArrayLike<number>, K: number, N: number, block: number, g: WeightSpec["granularity"]) {
+  const { lo, hi } = blockRanges(w, K, N, block, g);
+  return { lo: lo.map((v) => Math.min(v, 0)), hi: hi.map((v) => Math.max(v, 0)) };
 }
 
 /** The quantized weight for explicit per-block ranges (as the graph will hold it: float32 scales). */
@@ -152,7 +148,7 @@ function step(
   }
   for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) wt[k * N + n] = w.data[k * N + n] * (s ? s[k] : 1);
   // LWC: ranges from the (transformed) weight, shrunk by the learned strengths.
-  const r0 = blockRanges(wt, K, N, block, spec.granularity);
+  const r0 = rangesWithZero(wt, K, N, block, spec.granularity);
   const bits = spec.bits, qmax = spec.symmetric ? 2 ** (bits - 1) - 1 : 2 ** bits - 1, top = 2 ** bits - 1;
   const h = new Float64Array(nb * N), zr = new Float64Array(nb * N), lo = new Float64Array(nb * N);
   for (let i = 0; i < nb * N; i++) {
@@ -339,13 +335,13 @@ export function omniquant(
   }
   if (!(best.loss < rtn)) {
     // Learning did not beat round to nearest on these rows: keep round to nearest.
-    const r = blockRanges(Float64Array.from(w.data), K, N, block, spec.granularity);
+    const r = rangesWithZero(w.data, K, N, block, spec.granularity);
     return { q: quantizeWithRanges(w.data, K, N, spec, r.lo, r.hi), loss: { start, best: rtn, rtn } };
   }
   // The learned transform and ranges, as the graph will hold them.
   const s = best.logS?.map(Math.exp);
   const wt = Float64Array.from(w.data, (v, j) => v * (s ? s[Math.floor(j / N)] : 1));
-  const r = blockRanges(wt, K, N, block, spec.granularity);
+  const r = rangesWithZero(wt, K, N, block, spec.granularity);
   const qlo = new Float64Array(nb * N), qhi = new Float64Array(nb * N);
   for (let i = 0; i < nb * N; i++) {
     if (spec.symmetric) {

@@ -78,7 +78,7 @@ export function quantizeValue(w: number, p: Params, bits: number): number {
 }
 
 /** Per-block [min, max] of W: arrays of K/block x N (one entry per tensor granularity). */
-function blockRanges(w: Float32Array, K: number, N: number, block: number, granularity: Granularity) {
+export function blockRanges(w: ArrayLike<number>, K: number, N: number, block: number, granularity: Granularity) {
   const nb = K / block;
   const lo = new Float64Array(nb * N).fill(Infinity), hi = new Float64Array(nb * N).fill(-Infinity);
   for (let k = 0; k < K; k++) {

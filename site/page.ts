@@ -17,15 +17,7 @@ import { toWorld } from "../tasks/image_points.ts";
 import { drawCosts, drawScene } from "./view.ts";
 
 import type { SiteModel as ModelEntry } from "../agent/http/site_routes.ts";
-
-interface Answer {
-  actions: number[][];
-  env_actions: number[][];
-  control: { execute: number; env_steps_per_action: number };
-  cost: number;
-  cost_per_iteration: number[];
-  warm_start: { actions: number[]; shifted_by: number };
-}
+import { Planning } from "./planning.ts";
 
 const params = new URLSearchParams(location.search);
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -37,79 +29,12 @@ const models: ModelEntry[] = await (await fetch(`${base}models.json`)).json();
 /** Whether a server is behind the page (a static site's manifest marks nothing as served). */
 const served = !params.has("static") && models.some((m) => m.served);
 
-// ---------------------------------------------------------------- planning: in the page or on the server
-
 const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
 // Threads need cross-origin isolation, and cores to spare beside the page's own: on 2 cores, 2 wasm threads
 // planned 1.5x slower than 1 (study/results/page_latency/wall.md).
 const cores = navigator.hardwareConcurrency || 1;
 const threads = Number(params.get("threads") ?? (isolated && cores >= 4 ? Math.min(4, Math.floor(cores / 2)) : 1));
-let worker: Worker | null = null;
-let nextId = 0;
-type Reply = { plan?: Answer; loaded?: unknown; ms?: number; error?: string };
-const pending = new Map<number, (m: Reply) => void>();
-const loaded = new Map<string, Promise<void>>();
-
-/** The page's planning worker; a worker that fails (or never starts) fails every call waiting on it. */
-function pageWorker(): Worker {
-  if (!worker) {
-    worker = new Worker(new URL("./planner_worker.js", import.meta.url), { type: "module" });
-    worker.onmessage = (e) => {
-      pending.get(e.data.id)?.(e.data);
-      pending.delete(e.data.id);
-    };
-    worker.onerror = (e) => {
-      const error = `the planning worker failed: ${e.message ?? "it did not start"}`;
-      for (const reply of pending.values()) reply({ error });
-      pending.clear();
-    };
-  }
-  return worker;
-}
-
-/** Ask the worker; its answer or its error. */
-async function ask(message: Record<string, unknown>): Promise<Reply> {
-  const id = nextId++;
-  const m = await new Promise<Reply>((resolve) => {
-    pending.set(id, resolve);
-    pageWorker().postMessage({ ...message, id });
-  });
-  if (m.error) throw new Error(m.error);
-  return m;
-}
-
-/** Load a model into the page's worker once (a failed load is tried again next time). */
-function loadInPage(task: string, variant: string): Promise<void> {
-  const key = `${task}/${variant}`;
-  if (!loaded.has(key)) {
-    const p = ask({ load: { base, task, variant, threads } }).then(() => {});
-    p.catch(() => loaded.delete(key));
-    loaded.set(key, p);
-  }
-  return loaded.get(key)!;
-}
-
-/**
- * One plan, in the page or on the server; returns the answer and the milliseconds it took end to end (the
- * request there and back, or the worker's round trip; not the wait for a model's first load).
- */
-async function plan(mode: string, request: Record<string, unknown>): Promise<{ answer: Answer; ms: number }> {
-  if (mode === "server") {
-    const t0 = performance.now();
-    const r = await fetch(`${base}v1/plan`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(request),
-    });
-    const answer = await r.json();
-    if (!r.ok) throw new Error(`${r.status} ${answer.error} (${answer.field})`);
-    return { answer, ms: performance.now() - t0 };
-  }
-  await loadInPage(request.task as string, request.variant as string);
-  const t0 = performance.now();
-  const m = await ask({ plan: request });
-  return { answer: m.plan!, ms: performance.now() - t0 };
-}
+const planner = new Planning(base, threads);
 
 // ---------------------------------------------------------------- one lane: a variant in a closed loop
 
@@ -209,7 +134,7 @@ async function replan(l: Lane): Promise<void> {
     warm_start: l.warm,
     seed: replanSeed(state.seed, state.episode, l.replans + 1),
   };
-  const { answer, ms } = await plan(mode, request);
+  const { answer, ms } = await planner.plan(mode, request);
   state.firstPlanMs ??= performance.now();
   l.replans++;
   l.latencies.push(ms);
@@ -344,7 +269,7 @@ drawEpisode();
 $("status").textContent = "ready: play, step, or click a goal";
 // Planning in the page: fetch and compile the runtime and the models now, not on the first press of play.
 if (($("mode") as HTMLSelectElement).value === "page") {
-  for (const l of state.lanes) loadInPage(state.task.name, l.variant).catch(report);
+  for (const l of state.lanes) planner.load(state.task.name, l.variant).catch(report);
 }
 if (params.has("autoplay")) await play();
 (globalThis as unknown as { playgroundDone: boolean }).playgroundDone = true;
