@@ -222,10 +222,21 @@ export async function oversizedChunked(s: Server, limit = 1_000_000) {
     }
   } catch { /* the server stopped reading */ }
   // Read the answer, then wait for the end of the stream: a closed connection ends it.
+  const t0 = performance.now();
+  const { text, closed } = await readUntilClosed(conn, 5000);
+  return {
+    status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0),
+    connection_header: /\r\nconnection: (\S+)/i.exec(text)?.[1] ?? null,
+    closed_by_server: closed,
+    closed_after_ms: closed ? +(performance.now() - t0).toFixed(0) : null,
+  };
+}
+
+/** Everything a connection sends until the server closes it (`closed`) or `ms` pass (then we close it). */
+async function readUntilClosed(conn: Deno.Conn, ms: number): Promise<{ text: string; closed: boolean }> {
   const buf = new Uint8Array(65536);
   let text = "", closed = false;
-  const t0 = performance.now();
-  const timer = setTimeout(() => conn.close(), 5000);
+  const timer = setTimeout(() => conn.close(), ms);
   try {
     for (;;) {
       const n = await conn.read(buf);
@@ -240,32 +251,15 @@ export async function oversizedChunked(s: Server, limit = 1_000_000) {
   try {
     conn.close();
   } catch { /* already */ }
-  return {
-    status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0),
-    connection_header: /\r\nconnection: (\S+)/i.exec(text)?.[1] ?? null,
-    closed_by_server: closed,
-    closed_after_ms: closed ? +(performance.now() - t0).toFixed(0) : null,
-  };
+  return { text, closed };
 }
 
 /** Case 5 (slowloris): headers that never finish; the server answers 408 and closes (lib/platform.ts). */
 export async function slowHeaders(s: Server) {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
   await conn.write(te.encode("POST /v1/plan HTTP/1.1\r\nhost: x\r\n"));
-  const t0 = performance.now(), buf = new Uint8Array(4096);
-  const timer = setTimeout(() => conn.close(), 30_000);
-  let text = "";
-  try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      text += td.decode(buf.subarray(0, n));
-    }
-  } catch { /* closed by the timer */ }
-  clearTimeout(timer);
-  try {
-    conn.close();
-  } catch { /* already */ }
+  const t0 = performance.now();
+  const { text } = await readUntilClosed(conn, 30_000);
   return {
     status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0),
     closed_after_s: +((performance.now() - t0) / 1000).toFixed(1),

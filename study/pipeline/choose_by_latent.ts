@@ -14,16 +14,7 @@ import { graphFiles, loadModelCard, type ModelCard } from "../../model/model_car
 import { WorldModel } from "../../agent/world_model.ts";
 import { type QuantizeConfig, settingTag } from "../../quant/config.ts";
 import { quantizeModelDir } from "../../quant/quantize_model.ts";
-
-/** Relative squared error ||a - b||^2 / ||b||^2. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let n = 0, d = 0;
-  for (let i = 0; i < b.length; i++) {
-    n += (a[i] - b[i]) ** 2;
-    d += b[i] ** 2;
-  }
-  return n / Math.max(d, 1e-30);
-}
+import { relErr } from "../../lib/stats.ts";
 
 /** The candidates: the study's whole-model settings that deploy as real low-bit graphs. */
 export const OWN_CANDIDATES: { id: string; config: Omit<QuantizeConfig, "calib"> }[] = [

@@ -5,19 +5,10 @@
 import type { WorldModel } from "../../agent/world_model.ts";
 import { generateEpisode } from "../../tasks/dataset.ts";
 import { getTask } from "../../tasks/registry.ts";
+import { relErr } from "../../lib/stats.ts";
 
 /** Held-out frames for latent error come from a seed stream of their own ("HLD"). */
 export const HELDOUT_SEED = 0x484c44;
-
-/** Relative squared error ||a - b||^2 / ||b||^2. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let n = 0, d = 0;
-  for (let i = 0; i < b.length; i++) {
-    n += (a[i] - b[i]) ** 2;
-    d += b[i] ** 2;
-  }
-  return n / Math.max(d, 1e-30);
-}
 
 /**
  * Open-loop latent error of `m` against `ref` on held-out behaviour episodes: the encoder's tokens,
