@@ -14,6 +14,7 @@
  * holds the few calls that differ. On SIGTERM or SIGINT it stops accepting, lets in-flight plans finish for up to EDGEWM_DRAIN_MS,
  * and exits 0.
  */
+import type { Hono } from "hono";
 import { createApp } from "./agent/http/app.ts";
 import { readConfig, type ServerConfig } from "./agent/http/config.ts";
 import { resolveDefaults } from "./agent/http/defaults.ts";
@@ -70,25 +71,22 @@ function fail(e: unknown): never {
 /**
  * The playground's routes, when its page is built (`deno task serve` builds it into dist/site; a bundle
  * carries it in site/) and no API key is set: a page cannot carry the key, and its model files would be open.
+ * Without them, `why` says so (printed with the address once the server listens).
  */
 async function playground(
   config: ServerConfig,
   folders: Map<string, string>,
   cards: Map<string, ModelCard>,
   defaults: Record<string, string>,
-) {
+): Promise<{ routes?: Hono; why?: string }> {
   const dir = config.site ?? (HOME ? `${HOME}site` : "dist/site");
-  if (dir === "0") return undefined;
-  if (config.apiKey) {
-    console.error("note: EDGEWM_API_KEY is set: the playground page (/) is not served");
-    return undefined;
-  }
+  if (dir === "0") return { why: "EDGEWM_SITE=0" };
+  if (config.apiKey) return { why: "EDGEWM_API_KEY is set: a page cannot carry the key" };
   try {
     readText(`${dir}/index.html`);
   } catch {
     if (config.site) throw new UserError(`EDGEWM_SITE=${config.site}: no index.html there (deno task site --out DIR)`);
-    console.error(`note: no playground page in ${dir} (deno task site builds it); / is not served`);
-    return undefined;
+    return { why: `no page in ${dir}: deno task site builds it` };
   }
   const { siteRoutes } = await import("./agent/http/site_routes.ts");
   const models = new Map(
@@ -106,7 +104,7 @@ async function playground(
     }
     models.set(`${task}/fp32`, { dir, card: loadModelCard(dir), served: false });
   }
-  return siteRoutes({ dir, models, defaults });
+  return { routes: siteRoutes({ dir, models, defaults }) };
 }
 
 /** Loopback and unspecified addresses: anything else, or 0.0.0.0 / ::, is reachable from other hosts. */
@@ -151,7 +149,7 @@ try {
     corsOrigins: config.corsOrigins,
     example: () => exampleRequest([...cards.values()][0]),
     simulators,
-    site,
+    site: site.routes,
   });
   const server = await serveHttp({
     port: config.port,
@@ -159,8 +157,9 @@ try {
     requestMs: config.deadlineMs + 30_000, // a whole request, upload included, with room past the plan's deadline
     onListen: ({ hostname, port }) =>
       console.log(
-        `edgewm listening on http://${hostname}:${port} (loading ${dirs.join(", ")})` +
-          (site ? `; the playground: http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${port}/` : ""),
+        `edgewm listening on http://${hostname}:${port} (loading ${dirs.join(", ")}); ` + (site.routes
+          ? `the playground: http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${port}/`
+          : `no playground page (${site.why})`),
       ),
   }, app.fetch);
 
