@@ -23,7 +23,7 @@ import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes,
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
 import { currentRows, rowKey, type RowResult, STUDY_PLANNER } from "./rows.ts";
 import { estimateCoreSeconds, rowCoreSeconds } from "./row_cost.ts";
-import { budgetSection, choiceSection, peerTable, speedTable, successTable } from "./report_tables.ts";
+import { budgetSection, choiceSection, omniquantTable, peerTable, speedTable, successTable } from "./report_tables.ts";
 import {
   final,
   mean,
@@ -32,6 +32,7 @@ import {
   verdictAlignment,
   verdictAsymmetry,
   verdictGroups,
+  verdictOmniQuant,
   verdictPerToken,
   verdictTasks,
 } from "./verdicts.ts";
@@ -84,6 +85,7 @@ export async function report(args: string[]): Promise<void> {
     ..._findings(study),
     ..._defaults(study),
     ..._peers(study),
+    ..._omniquant(study),
     ..._speed(study),
     ...await _plots(figures, out),
     ..._successTables(study),
@@ -141,6 +143,7 @@ function _findings(s: Study): string[] {
     verdictAsymmetry(rows),
     verdictTasks(rows, tasks),
     verdictAlignment(rows),
+    verdictOmniQuant(rows),
   ];
   return [
     "## Findings of arXiv 2602.02110 on our models",
@@ -187,6 +190,21 @@ function _peers(s: Study): string[] {
     peers++;
   }
   if (!peers) md.push("No peer rows yet.", "");
+  return md;
+}
+
+function _omniquant(s: Study): string[] {
+  const md = [
+    "",
+    "## OmniQuant beside the other methods",
+    "",
+    "OmniQuant (`quant/omniquant.ts`: learned weight clipping; with activations, a learned per-channel scale and shift; per-layer objective, docs/quantization-study.md) at the paper's settings, beside the methods with rows at the same setting (every MatMul/Gemm layer, paired episodes). Its rows were planned with the protocol's per-replan seeds, the earlier rows with the seeds of their day: same episodes, other sampler noise.",
+    "",
+  ];
+  const budget = s.rows[0]?.budget ?? 50;
+  const tables = s.tasks.map((t) => [t, omniquantTable(s.rows, t, budget)] as const).filter(([, x]) => x);
+  for (const [t, x] of tables) md.push(`### ${t}`, "", x!, "");
+  if (!tables.length) md.push("No OmniQuant rows yet.", "");
   return md;
 }
 

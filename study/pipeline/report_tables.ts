@@ -81,6 +81,38 @@ export function peerTable(rows: RowResult[], speed: SpeedRow[], task: string): s
   return lines.join("\n");
 }
 
+/** The settings OmniQuant runs at in the grid (grid.ts), in the paper's order. */
+const OMNI_SETTINGS = ["w4g128", "w4", "w3g128", "w3", "w8a8tok", "w6a6tok", "w4a8tok", "w4a4tok"];
+const OMNI_PEERS = ["rtn", "omse", "awq", "smoothquant", "gptq", "omniquant"];
+
+/**
+ * OmniQuant beside the other methods at each of its settings, on one task: success at the budget, latent error
+ * five steps on, bytes and the seconds quantizing took (null when the task has no OmniQuant row yet).
+ */
+export function omniquantTable(rows: RowResult[], task: string, budget: number): string | null {
+  const mine = rows.filter((r) =>
+    r.task === task && r.status === "done" && (r.family === "weight-only" || r.family === "weight-act")
+  );
+  if (!mine.some((r) => setting(r)?.method === "omniquant")) return null;
+  const lines = [
+    `| setting | method | success @${budget} | latent err step 5 | KB | quantize s |`,
+    "|---|---|---|---|---|---|",
+  ];
+  for (const tag of OMNI_SETTINGS) {
+    for (const m of OMNI_PEERS) {
+      const r = mine.find((r) => setting(r)?.method === m && setting(r)?.tag === tag);
+      if (!r) continue;
+      const name = m === "omniquant" ? "**omniquant**" : m;
+      lines.push(
+        `| ${tag} | ${name} | ${f2(final(r))} | ${r.latent_error ? r.latent_error.step5.toExponential(1) : "-"} | ${
+          r.bytes ? (r.bytes.total / 1024).toFixed(0) : "-"
+        } | ${r.seconds ? r.seconds.quantize.toFixed(0) : "-"} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
 export function choiceSection(c: Choice): string {
   const out = [`**${c.task}**: fp32 ${(c.fp32.bytes / 1024).toFixed(0)} KB, success ${f2(c.fp32.success)}.`];
   if (c.chosen) {

@@ -199,3 +199,42 @@ export function verdictAlignment(rows: RowResult[]): Verdict {
     }`,
   };
 }
+
+/**
+ * VI. OmniQuant's learned clipping (and, with activations, its learned scale and shift) closes the gap that
+ * round to nearest and OMSE leave: at each setting where both fall short of 90% of fp32's success, does
+ * OmniQuant reach it? GPTQ at the same setting is named beside it.
+ */
+export function verdictOmniQuant(rows: RowResult[]): Verdict {
+  const finding = "VI. OmniQuant closes the gap RTN and OMSE leave at low bits";
+  // Whole-model rows and single-module (asymmetry) rows quantize other layers: only the grid's main families.
+  const done = rows.filter((r) => r.status === "done" && (r.family === "weight-only" || r.family === "weight-act"));
+  const omni = done.filter((r) => setting(r)?.method === "omniquant");
+  const at = (r: RowResult, method: string) =>
+    done.find((x) => x.task === r.task && setting(x)?.method === method && setting(x)?.tag === setting(r)!.tag);
+  const cases: string[] = [];
+  let gaps = 0, closed = 0, helped = 0;
+  for (const r of omni) {
+    const ref = solvedBy(rows, r.task);
+    if (ref === undefined) continue;
+    const base = ["rtn", "omse"].map((m) => at(r, m)).filter((x) => x !== undefined).map((x) => final(x)!);
+    if (!base.length || Math.max(...base) >= 0.9 * ref) continue; // no gap to close at this setting
+    gaps++;
+    if (final(r)! >= 0.9 * ref) closed++;
+    if (final(r)! >= Math.max(...base) + 0.1) helped++;
+    const gptq = at(r, "gptq");
+    cases.push(
+      `${r.task} ${setting(r)!.tag}: omniquant ${f2(final(r))}, rtn/omse ${f2(Math.max(...base))}, gptq ${
+        f2(gptq && final(gptq))
+      }`,
+    );
+  }
+  if (gaps < 2) return { finding, verdict: "pending", evidence: `${gaps} settings with a gap and an OmniQuant row` };
+  return {
+    finding,
+    verdict: closed >= 0.6 * gaps ? "confirmed" : helped === 0 ? "refuted" : "mixed",
+    evidence:
+      `of ${gaps} settings where RTN and OMSE fall below 90% of fp32's success, OmniQuant reaches it at ${closed}` +
+      ` and gains >= 0.10 over them at ${helped}: ${cases.join("; ")}${leftOut(rows, omni)}`,
+  };
+}

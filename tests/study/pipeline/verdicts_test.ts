@@ -5,6 +5,7 @@ import {
   verdictAlignment,
   verdictAsymmetry,
   verdictGroups,
+  verdictOmniQuant,
   verdictPerToken,
   verdictTasks,
 } from "../../../study/pipeline/verdicts.ts";
@@ -139,4 +140,47 @@ Deno.test("V: failing low-bit rows whose objective is as low as fp32's and that 
   const v = verdictAlignment(rows);
   assert.equal(v.verdict, "confirmed");
   assert.match(v.evidence, /^2 of 3 failing low-bit rows reach fp32-like objectives/);
+});
+
+Deno.test("VI: OmniQuant at the settings where RTN and OMSE fall short; GPTQ named beside it; pusht left out", () => {
+  const w = (task: string, method: string, s: number, o: Opts = {}) =>
+    row(
+      task,
+      `${method}-w${o.bits ?? 4}${o.abits ? `a${o.abits}tok` : ""}`,
+      o.abits ? "weight-act" : "weight-only",
+      s,
+      {
+        method,
+        ...o,
+      },
+    );
+  const rows = [
+    fp32("wall", 1),
+    fp32("reacher", 1),
+    fp32("pusht", 0.06),
+    w("wall", "rtn", 0.6),
+    w("wall", "omse", 0.2),
+    w("wall", "gptq", 1),
+    w("wall", "omniquant", 0.95), // closes the gap
+    w("reacher", "rtn", 0.5, { bits: 3 }),
+    w("reacher", "omniquant", 0.7, { bits: 3 }), // helps, does not close it
+    w("reacher", "rtn", 1, { bits: 8, abits: 8, amode: "per-token" }),
+    w("reacher", "omniquant", 1, { bits: 8, abits: 8, amode: "per-token" }), // no gap there: not counted
+    w("pusht", "rtn", 0.02),
+    w("pusht", "omniquant", 0.04),
+    // A single-module row with the same tag is not a baseline.
+    row("wall", "rtn-w4-enc", "asymmetry", 0.99, { method: "rtn" }),
+  ];
+  const v = verdictOmniQuant(rows);
+  assert.equal(v.verdict, "mixed", v.evidence);
+  assert.match(
+    v.evidence,
+    /of 2 settings where RTN and OMSE fall below 90% of fp32's success, OmniQuant reaches it at 1/,
+  );
+  assert.match(v.evidence, /gains >= 0.10 over them at 2/);
+  assert.match(v.evidence, /wall w4: omniquant 0.95, rtn\/omse 0.60, gptq 1.00/);
+  assert.match(v.evidence, /left out, success too rare to compare: pusht/);
+  assert.equal(verdictOmniQuant(rows.slice(0, 7)).verdict, "pending", "one setting is not enough");
+  const worse = rows.map((r) => r.id.startsWith("omniquant") ? { ...r, success: { ...r.success, "50": 0.1 } } : r);
+  assert.equal(verdictOmniQuant(worse).verdict, "refuted");
 });
