@@ -63,11 +63,11 @@ Deno.test("a busy port is one line and exit 2; a public bind without a key warns
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   const first = await reader.read();
   assert.match(first.value ?? "", /^warning: listening on 0\.0\.0\.0 without EDGEWM_API_KEY/);
-  reader.releaseLock();
   child.kill("SIGTERM");
   await child.status;
+  // stderr is locked by the pipe above: cancelling the reader cancels the whole chain down to it.
+  await reader.cancel();
   await child.stdout.cancel();
-  await child.stderr.cancel();
 });
 
 Deno.test("planning workers keep /health answering under load; overload is shed with 503; SIGTERM drains and exits 0", async () => {
