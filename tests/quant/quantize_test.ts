@@ -112,6 +112,42 @@ Deno.test("quantize: a W4 g32 model directory loads and plans on web and node, s
   await assert.rejects(() => WorldModel.load(out), ModelLoadError);
 });
 
+Deno.test("quantize --method omniquant: deployable W4 and simulated W4A8 graphs that load, record the method, and beat RTN", async () => {
+  const dir = Deno.makeTempDirSync();
+  const few = { iterations: 8, rows: 128 }; // enough steps to move off RTN; the study uses the defaults (60, 512)
+  const meanErr = (ls: { output_rel_err: number }[]) => ls.reduce((a, l) => a + l.output_rel_err, 0) / ls.length;
+  const w4: QuantizeConfig = { ...W4, weight: { ...W4.weight, group: 32 }, modules: ["predictor"] };
+  const rtn = await quantizeModelDir(FP32, `${dir}/rtn`, w4, quiet);
+  const omni = await quantizeModelDir(FP32, `${dir}/omni`, { ...w4, method: "omniquant", ...few }, quiet);
+  assert.equal(omni.card.variant, "pred-omniquant-w4g32");
+  const rec = (omni.card.quantization as QuantizationRecord).modules.predictor!;
+  assert.equal(rec.method, "omniquant");
+  assert.equal((rec as unknown as Record<string, unknown>).iterations, 8);
+  assert.ok(
+    meanErr(omni.layers) < meanErr(rtn.layers),
+    `omniquant ${meanErr(omni.layers)} vs rtn ${meanErr(rtn.layers)}`,
+  );
+  // Same packing as RTN: the files differ only by the method's name written in the graph.
+  const [ob, rb] = [omni.card.files["predictor.onnx"].bytes, rtn.card.files["predictor.onnx"].bytes];
+  assert.ok(Math.abs(ob - rb) < 64, `${ob} vs ${rb} bytes`);
+  // With activations (simulated graph): LET's scale and shift are folded into the graph, which still loads and rolls out.
+  const w4a8: QuantizeConfig = {
+    ...w4,
+    method: "omniquant",
+    act: { bits: 8, mode: "per-token" },
+    format: "sim",
+    ...few,
+  };
+  const sim = await quantizeModelDir(FP32, `${dir}/sim`, w4a8, quiet);
+  assert.equal(sim.card.variant, "pred-omniquant-w4g32a8tok-sim");
+  for (const out of [`${dir}/omni`, `${dir}/sim`]) {
+    const m = await WorldModel.load(out, { backend: "node", threads: 1 });
+    const z = await m.encode(new Uint8Array(64 * 64 * 3).fill(200), 1);
+    const steps = await m.rollout(z, new Float32Array(2), new Float32Array(4 * 5 * 10).fill(0.3), 4, 5);
+    assert.ok(steps[4].tokens.every(Number.isFinite), out);
+  }
+});
+
 Deno.test("quantize: encoder and predictor get their own bits, by chaining runs; quantized layers are not redone", async () => {
   const enc = Deno.makeTempDirSync(), both = Deno.makeTempDirSync();
   await quantizeModelDir(FP32, enc, {
@@ -198,6 +234,21 @@ Deno.test("quantize CLI: bad flags exit 2 with one line naming the flag", async 
   assert.equal(b.code, 2);
   assert.match(b.err, /needs groups of 16, 32, 64, 128 or 256, not 24/);
   assert.doesNotMatch(b.err, /\n\s+at /, "no stack trace");
+  const c = await run(
+    "--model",
+    FP32,
+    "--out",
+    "/tmp/never",
+    "--method",
+    "omniquant",
+    "--wbits",
+    "4",
+    "--lwc-lr",
+    "-1",
+  );
+  assert.equal(c.code, 2);
+  assert.match(c.err, /--lwc-lr/);
+  assert.equal(c.err.trim().split("\n").length, 1, c.err);
 });
 
 Deno.test("quantize: --layers all takes any group; layers the group does not divide fall back to per-channel, recorded", async () => {
