@@ -23,6 +23,7 @@ import type { WorldModel } from "../world_model.ts";
 import { DOCS_HTML } from "./docs_page.ts";
 import { LocalExecutor } from "./executors.ts";
 import { Metrics } from "./metrics.ts";
+import { readJsonBody } from "./json_body.ts";
 import { PlanRequestError, toPlanJob } from "./plan_job.ts";
 import { BusyError, PlanQueue } from "./plan_queue.ts";
 import { PlanRequest } from "./schemas.ts";
@@ -83,30 +84,10 @@ const DEFAULTS = {
   log: (line: Record<string, unknown>) => console.log(JSON.stringify(line)),
 };
 
-/** zod validation as a middleware: the parsed body lands in `c.get("plan")`; the first issue names its field. */
+/** zod validation as a middleware: the parsed body lands in `c.get("body")`; json_body.ts says how bad input is refused. */
 function validateJson<S extends z.ZodType>(schema: S): MiddlewareHandler<{ Variables: { body: z.infer<S> } }> {
   return async (c, next) => {
-    const type = c.req.header("content-type") ?? "";
-    if (!/^application\/json\b/i.test(type)) {
-      throw new PlanRequestError("content-type", `send application/json, not "${type || "nothing"}"`, 415);
-    }
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new PlanRequestError("body", "body is not valid JSON");
-    }
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0];
-      const path = i.path.join(".");
-      if (i.code === "unrecognized_keys") {
-        const key = [path, i.keys[0]].filter(Boolean).join(".");
-        throw new PlanRequestError(key, `unknown key "${i.keys[0]}"`);
-      }
-      throw new PlanRequestError(path || "body", i.message);
-    }
-    c.set("body", parsed.data);
+    c.set("body", await readJsonBody(c.req.header("content-type"), () => c.req.json(), schema));
     await next();
   };
 }

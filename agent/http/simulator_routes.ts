@@ -20,6 +20,7 @@ import { evaluationEpisode, replanSeed } from "../../tasks/evaluation.ts";
 import { getTask } from "../../tasks/registry.ts";
 import { type Task, TASK_NAMES, TaskError } from "../../tasks/task.ts";
 import { PlanRequestError } from "./plan_job.ts";
+import { readJsonBody } from "./json_body.ts";
 import { EpisodeRequest, type ImageFormat, RenderRequest, StepRequest } from "./schemas.ts";
 
 /** An image in the form a client asked for. */
@@ -62,27 +63,8 @@ function asField<T>(field: string, fn: () => T): T {
 }
 
 /** A body checked against `schema`; the first problem is a 400 naming its field. */
-async function body<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!/^application\/json\b/i.test(type)) {
-    throw new PlanRequestError("content-type", `send application/json, not "${type || "nothing"}"`, 415);
-  }
-  let raw: unknown;
-  try {
-    raw = await req.json();
-  } catch {
-    throw new PlanRequestError("body", "body is not valid JSON");
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    const path = i.path.join(".");
-    if (i.code === "unrecognized_keys") {
-      throw new PlanRequestError([path, i.keys[0]].filter(Boolean).join("."), `unknown key "${i.keys[0]}"`);
-    }
-    throw new PlanRequestError(path || "body", i.message);
-  }
-  return r.data;
+function body<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
+  return readJsonBody(req.headers.get("content-type") ?? undefined, () => req.json(), schema);
 }
 
 /** This module holds the routes (the edge bundle's stand-in for it, built without them, says false). */
