@@ -20,20 +20,17 @@ const scope = self as unknown as {
 /** Fetch a model folder's card and every file it lists, and hand them to the platform as files. */
 async function fetchModel(base: string, task: string, variant: string): Promise<{ dir: string; bytes: number }> {
   const dir = `models/${task}/${variant}`;
-  const card = await (await fetch(`${base}${dir}/model.json`)).json() as { files: Record<string, { bytes: number }> };
-  const files: Record<string, Uint8Array> = {
-    [`${dir}/model.json`]: new TextEncoder().encode(JSON.stringify(card)),
-  };
-  await Promise.all(
-    Object.keys(card.files).filter((f) => f.endsWith(".onnx")).map(async (f) => {
-      const r = await fetch(`${base}${dir}/${f}`);
-      if (!r.ok) throw new Error(`${dir}/${f}: ${r.status}`);
-      files[`${dir}/${f}`] = new Uint8Array(await r.arrayBuffer());
-    }),
-  );
+  const cardBytes = new Uint8Array(await (await fetch(`${base}${dir}/model.json`)).arrayBuffer());
+  const card = JSON.parse(new TextDecoder().decode(cardBytes)) as { files: Record<string, { bytes: number }> };
+  const graphs = Object.keys(card.files).filter((f) => f.endsWith(".onnx"));
+  const files: Record<string, Uint8Array> = { [`${dir}/model.json`]: cardBytes };
+  await Promise.all(graphs.map(async (f) => {
+    const r = await fetch(`${base}${dir}/${f}`);
+    if (!r.ok) throw new Error(`${dir}/${f}: ${r.status}`);
+    files[`${dir}/${f}`] = new Uint8Array(await r.arrayBuffer());
+  }));
   provideFiles(files);
-  const bytes = Object.entries(card.files).filter(([f]) => f.endsWith(".onnx")).reduce((a, [, v]) => a + v.bytes, 0);
-  return { dir, bytes };
+  return { dir, bytes: graphs.reduce((a, f) => a + card.files[f].bytes, 0) };
 }
 
 scope.onmessage = async (e: MessageEvent) => {
