@@ -123,15 +123,19 @@ export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): 
   };
 }
 
+/** A base64 string's bytes; anything else is a 400 naming the field. */
+function base64Field(field: string, text: string): Uint8Array {
+  try {
+    return decodeBase64(text);
+  } catch {
+    throw new PlanRequestError(field, "not valid base64");
+  }
+}
+
 /** An image of the model's size as RGB bytes; PNGs are refused from their header if the size is wrong. */
 export function decodeImage(field: string, img: ImageInput, size: number): Uint8Array {
   if (img.png !== undefined) {
-    let bytes: Uint8Array;
-    try {
-      bytes = decodeBase64(img.png);
-    } catch {
-      throw new PlanRequestError(`${field}.png`, "not valid base64");
-    }
+    const bytes = base64Field(`${field}.png`, img.png);
     try {
       return decodePng(bytes, { width: size, height: size }).rgb;
     } catch (e) {
@@ -139,12 +143,7 @@ export function decodeImage(field: string, img: ImageInput, size: number): Uint8
     }
   }
   if (img.raw !== undefined) {
-    let bytes: Uint8Array;
-    try {
-      bytes = decodeBase64(img.raw);
-    } catch {
-      throw new PlanRequestError(`${field}.raw`, "not valid base64");
-    }
+    const bytes = base64Field(`${field}.raw`, img.raw);
     if (bytes.length !== size * size * 3) {
       throw new PlanRequestError(
         `${field}.raw`,
