@@ -65,6 +65,16 @@ export const PRESETS = {
     icem: DEFAULT_ICEM,
     execute: 1,
   },
+  /**
+   * A search sized to a 2.5 s control period (pusht, issue 39): iCEM 150 samples shrinking over 6 iterations
+   * (553 rollouts), narrower first samples, 5 model actions executed per replan, as DINO-WM runs PushT.
+   */
+  wide: {
+    method: "icem",
+    sampler: { horizon: 5, samples: 150, topk: 8, iterations: 6, initStd: 0.5 },
+    icem: DEFAULT_ICEM,
+    execute: 5,
+  },
   /** MPPI at the fast preset's cost (64 samples x 4 iterations). */
   mppi: {
     method: "mppi",

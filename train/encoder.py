@@ -16,6 +16,10 @@ of the encoder study (models/README.md):
           are at most k steps apart, so ||phi(s_t) - phi(s_t+k)|| is regressed onto k with
           an upper-bound expectile loss (overshooting k costs 9x undershooting); latent
           distance then tracks the fewest steps seen between two places
+  keypoints  a spatial bottleneck: the global embedding is K (x, y) keypoints read from the patch
+          tokens by a spatial softmax (--keypoints K), and a small decoder must redraw the frame
+          (at half size) from Gaussian blobs at those points alone, so the keypoints have to land on
+          what moves (after Finn et al. 2016's deep spatial autoencoder and Jakab et al. 2018)
 
   python -m train.encoder --data data/wall --objective hilp --minutes 10 --out runs/enc_hilp
 
@@ -299,6 +303,64 @@ class SigregLoss(nn.Module):
         return out
 
 
+class KeypointLoss(nn.Module):
+    """Redraw each frame at half size from its keypoints alone: Gaussian blobs on a 24 x 24 grid
+    (for 96-px frames) plus two coordinate channels, through a few convolutions. The decoder is
+    training's only; the encoder keeps the keypoints. Pixels that differ from the dataset's median
+    frame (what moves: pusht's agent is ~10 pixels of 2,304) weigh `foreground` times the rest, so
+    a small object is not left to the last few thousandths of the loss."""
+
+    def __init__(self, cfg: EncoderConfig, data: Frames | None = None, sigma: float = 0.06, width: int = 64,
+                 foreground: float = 10.0):
+        super().__init__()
+        if not cfg.keypoints:
+            raise ValueError("the keypoints objective needs --keypoints K > 0")
+        self.side, self.sigma, self.foreground = cfg.image_size // 4, sigma, foreground
+        K, w = cfg.keypoints, width
+        self.decoder = nn.Sequential(
+            nn.Conv2d(K + 2, w, 3, padding=1), nn.GELU(),
+            nn.Conv2d(w, w, 3, padding=2, dilation=2), nn.GELU(),
+            nn.Conv2d(w, w, 3, padding=4, dilation=4), nn.GELU(),
+            nn.Upsample(scale_factor=2, mode="bilinear"),
+            nn.Conv2d(w, w // 2, 3, padding=1), nn.GELU(),
+            nn.Conv2d(w // 2, 3, 3, padding=1))
+        # the median of 256 frames (fixed draw), at the target's size; restored from the checkpoint on resume
+        background = torch.zeros(1, 3, cfg.image_size // 2, cfg.image_size // 2)
+        if data is not None:
+            g = torch.Generator().manual_seed(0)
+            e, t = torch.randint(0, data.N, (256,), generator=g), torch.randint(0, data.T1, (256,), generator=g)
+            background = self.half(data.obs[e, t]).median(0, keepdim=True).values
+        self.register_buffer("background", background)
+
+    @staticmethod
+    def half(frames: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, H, W, 3) -> float (B, 3, H/2, W/2) in [-0.5, 0.5]: the redraw's target."""
+        return F.avg_pool2d(frames.permute(0, 3, 1, 2).float() / 255.0 - 0.5, 2)
+
+    def draw(self, kp: torch.Tensor) -> torch.Tensor:
+        """(B, 2K) keypoints -> (B, K + 2, side, side) blobs and x, y coordinate planes."""
+        B = kp.shape[0]
+        c = (torch.arange(self.side, device=kp.device, dtype=kp.dtype) + 0.5) / self.side * 2 - 1
+        kp = kp.view(B, -1, 2, 1, 1)
+        blobs = torch.exp(-((c.view(1, 1, 1, -1) - kp[:, :, 0]) ** 2 + (c.view(1, 1, -1, 1) - kp[:, :, 1]) ** 2)
+                          / (2 * self.sigma**2))
+        planes = torch.stack(torch.meshgrid(c, c, indexing="xy")).expand(B, 2, self.side, self.side)
+        return torch.cat([blobs, planes], 1)
+
+    def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
+        e, t = data.sample_steps(B, g)
+        frames = data.obs[e, t]
+        _, kp = enc(frames)
+        target = self.half(frames.to(kp.device))
+        moving = ((target - self.background).abs().sum(1, keepdim=True) > 0.1).float()
+        weight = 1 + (self.foreground - 1) * moving
+        err = (self.decoder(self.draw(kp)) - target) ** 2
+        loss = (weight * err).sum() / (weight.sum() * 3)
+        spread = kp.view(B, -1, 2).std(0).mean()  # how far the keypoints move across the batch
+        moving_err = (err * moving).sum().item() / max(moving.sum().item() * 3, 1)
+        return loss, {"recon": err.mean().item(), "moving": moving_err, "spread": spread.item()}
+
+
 class TemporalDistanceLoss(nn.Module):
     """Monte-Carlo temporal distance: expectile regression of latent distance onto step offsets."""
 
@@ -326,7 +388,8 @@ class TemporalDistanceLoss(nn.Module):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="dataset folder(s) written by `deno task dataset`, comma-separated")
-    ap.add_argument("--objective", choices=["random", "sfa", "hilp", "dino", "sigreg", "tdist"], required=True)
+    ap.add_argument("--objective", required=True,
+                    choices=["random", "sfa", "hilp", "dino", "sigreg", "tdist", "keypoints"])
     ap.add_argument("--out", required=True)
     ap.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
     ap.add_argument("--steps", type=int, default=100000, help="maximum optimiser steps")
@@ -337,7 +400,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is present")
-    for f in ("dim", "depth", "heads", "patch", "global_dim"):
+    for f in ("dim", "depth", "heads", "patch", "global_dim", "keypoints"):
         ap.add_argument(f"--{f.replace('_', '-')}", type=int, default=getattr(EncoderConfig(), f))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -346,8 +409,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     data = Frames(args.data, args.episodes)
+    if args.objective == "keypoints" and not args.keypoints:
+        ap.error("--objective keypoints needs --keypoints K (K > 0)")
     cfg = EncoderConfig(image_size=data.obs.shape[2], patch=args.patch, dim=args.dim, depth=args.depth,
-                        heads=args.heads, global_dim=args.global_dim)
+                        heads=args.heads, keypoints=args.keypoints,
+                        global_dim=2 * args.keypoints if args.keypoints else args.global_dim)
     enc = Encoder(cfg).to(args.device)
     if args.init:
         init = torch.load(args.init, weights_only=False, map_location=args.device)
@@ -356,7 +422,7 @@ def main() -> None:
         enc.load_state_dict(init["model"])
     loss_fn = {"sfa": lambda: SfaLoss(cfg, data.actions.shape[-1]), "hilp": lambda: HilpLoss(enc),
                "tdist": lambda: TemporalDistanceLoss(), "dino": lambda: DinoIbotLoss(enc),
-               "sigreg": lambda: SigregLoss(cfg, data.actions.shape[-1]),
+               "sigreg": lambda: SigregLoss(cfg, data.actions.shape[-1]), "keypoints": lambda: KeypointLoss(cfg, data),
                "random": lambda: None}[args.objective]()
     if loss_fn is not None:
         loss_fn.to(args.device)

@@ -102,7 +102,8 @@ class FolderEncoder:
         return {**self.card["training"]["encoder"], "from": str(self.folder)}
 
 
-def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, seed: int = 0) -> dict:
+def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, seed: int = 0,
+           planner: dict | None = None) -> dict:
     """encoder_ckpt: a torch checkpoint, or a model folder whose encoder.onnx the predictor was trained on."""
     out.mkdir(parents=True, exist_ok=True)
     pstate = torch.load(predictor_ckpt, weights_only=False, map_location="cpu")
@@ -168,7 +169,7 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
         "proprio_std": meta["proprio_std"],
         "objective": objective,
         # The planner it is served with (model/planner_options.ts presets); `deno task eval` measures it.
-        "planner": {"preset": "icem"},
+        "planner": planner or {"preset": "icem"},
         **({"env_step_seconds": meta["env_step_seconds"]} if meta.get("env_step_seconds") is not None else {}),
         "tensors": {
             "encoder": {"inputs": {"image": ["batch", enc.image_size, enc.image_size, 3]},
@@ -201,6 +202,7 @@ def main() -> None:
     ap.add_argument("--patch-weight", type=float, default=1.0, help="weight of patch-token MSE in the planning cost")
     ap.add_argument("--global-weight", type=float, default=1.0, help="weight of the global-embedding distance")
     ap.add_argument("--proprio-weight", type=float, default=0.0, help="DINO-WM's alpha on the proprio MSE")
+    ap.add_argument("--preset", default="icem", help="the planner preset the card names (model/planner_options.ts)")
     args = ap.parse_args()
     if args.encoder_only:
         print(export_encoder_only(args.encoder, Path(args.out)))
@@ -209,7 +211,7 @@ def main() -> None:
         ap.error("--predictor is required unless --encoder-only")
     objective = {"patch": args.patch_weight, "global": args.global_weight, "proprio": args.proprio_weight,
                  "mode": "last"}
-    m = export(args.encoder, args.predictor, Path(args.out), objective)
+    m = export(args.encoder, args.predictor, Path(args.out), objective, planner={"preset": args.preset})
     print(json.dumps({k: v["bytes"] for k, v in m["files"].items()}))
 
 

@@ -22,10 +22,21 @@ class EncoderConfig:
     heads: int = 4  # attention heads (dim must divide by it)
     mlp_ratio: int = 4  # hidden width of each block's MLP, in units of dim
     global_dim: int = 32  # width of the global planning embedding
+    keypoints: int = 0  # > 0: the global embedding is that many (x, y) keypoints (spatial softmax), 2K wide
 
     @property
     def tokens(self) -> int:
         return (self.image_size // self.patch) ** 2
+
+
+KP_SUB = 3  # each patch token scores a KP_SUB x KP_SUB block of the keypoint heatmap: a finer grid than the tokens'
+
+
+def keypoint_grid(side: int) -> torch.Tensor:
+    """(side^2, 2) centres of a side x side heatmap's cells, x then y, in [-1, 1], row-major."""
+    c = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
+    y, x = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([x.flatten(), y.flatten()], -1)
 
 
 class Block(nn.Module):
@@ -58,7 +69,13 @@ class Encoder(nn.Module):
         self.pos = nn.Parameter(torch.randn(1, 1 + cfg.tokens, cfg.dim) * 0.02)
         self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth))
         self.ln = nn.LayerNorm(cfg.dim)
-        self.head = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.global_dim))
+        if cfg.keypoints:
+            if cfg.global_dim != 2 * cfg.keypoints:
+                raise ValueError(f"{cfg.keypoints} keypoints need global_dim {2 * cfg.keypoints}, not {cfg.global_dim}")
+            self.kp = nn.Linear(cfg.dim, cfg.keypoints * KP_SUB**2)
+            self.register_buffer("kp_grid", keypoint_grid(math.isqrt(cfg.tokens) * KP_SUB), persistent=False)
+        else:
+            self.head = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.global_dim))
 
     def forward(self, images: torch.Tensor, masked: tuple[torch.Tensor, torch.Tensor] | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +94,17 @@ class Encoder(nn.Module):
         for blk in self.blocks:
             x = blk(x)
         x = self.ln(x)
+        if self.cfg.keypoints:
+            return x[:, 1:], self.keypoint_heatmaps(x[:, 1:]).matmul(self.kp_grid).flatten(1)
         return x[:, 1:], self.head(x[:, 0])
+
+    def keypoint_heatmaps(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, N, dim) patch tokens -> (B, K, M) heatmaps, each a softmax over the M = (grid side x KP_SUB)^2
+        cells; a keypoint is its heatmap's expected cell centre (a spatial softmax, after Finn et al. 2016)."""
+        B, N, _ = tokens.shape
+        s, K, r = math.isqrt(int(N)), self.cfg.keypoints, KP_SUB
+        logits = self.kp(tokens).view(B, s, s, K, r, r).permute(0, 3, 1, 4, 2, 5)  # (B, K, row, sub-row, col, sub-col)
+        return logits.reshape(B, K, s * r * s * r).softmax(-1)
 
 
 def pool_tokens(tokens: torch.Tensor, k: int) -> torch.Tensor:

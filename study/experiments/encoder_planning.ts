@@ -9,11 +9,15 @@
  * --cost: global (L2 of global embeddings), patch (MSE of patch tokens), learned (L2 in the space
  * of a distance head over the encoder's latents, `--distance distance.onnx` from
  * train/distance_head.py), pixels (MSE of frames; no encoder needed), true (the task's true distance).
- * --preset: fast (the agent's CEM: 64 samples x 4 iterations, execute 2; default) or oracle
- * (the oracle's per-task CEM, execution count and, with --cost true, its cost).
+ * --preset: fast (the agent's CEM: 64 samples x 4 iterations, execute 2; default), served (the served
+ * iCEM preset, 32 samples shrinking over 3 iterations, execute 2) or oracle (the oracle's per-task CEM,
+ * execution count and, with --cost true, its cost). --execute, --samples, --iterations and --init-std
+ * override the preset's.
+ * --size: the frame size the encoder reads (pusht's own encoder reads 96 px).
  */
 import * as ort from "onnxruntime-node";
 import { cem, type CemOptions } from "../../agent/planners/cem.ts";
+import { icem, type IcemOptions } from "../../agent/planners/icem.ts";
 import { shiftPlan } from "../../agent/planners/sampling.ts";
 import { PRESETS } from "../../model/planner_options.ts";
 import { CliError, parseFlags, runCli } from "../../lib/cli.ts";
@@ -46,10 +50,11 @@ function studyPlanner(
   task: Task,
   embed: Embed | null,
   metric: "l2" | "mse",
-  opts: CemOptions,
+  opts: CemOptions | IcemOptions,
   execute: number,
+  S: number,
 ): Planner {
-  const A = task.actionDim, F = task.frameskip, D = F * A, H = opts.horizon, S = 64;
+  const A = task.actionDim, F = task.frameskip, D = F * A, H = opts.horizon;
   let goalKey: Uint8Array | null = null, goalVec: Float32Array | null = null;
   return {
     async plan(obs, goal, warm, rng) {
@@ -78,7 +83,7 @@ function studyPlanner(
         }
         return J;
       };
-      const r = await cem(cost, D, opts, rng, warm);
+      const r = "beta" in opts ? await icem(cost, D, opts, rng, warm) : await cem(cost, D, opts, rng, warm);
       return { actions: r.plan, warm: shiftPlan(r.plan, D, execute) };
     },
   };
@@ -97,7 +102,12 @@ if (import.meta.main) {
         budget: { type: "int", default: 50, min: 1 },
         seed: { type: "int", default: 0, min: 0 },
         label: { type: "string", help: "name of the encoder in the output line" },
-        preset: { type: "enum", values: ["fast", "oracle"], default: "fast" },
+        preset: { type: "enum", values: ["fast", "served", "oracle"], default: "fast" },
+        execute: { type: "int", min: 1, help: "actions executed per replan (default: the preset's)" },
+        size: { type: "int", default: 64, min: 8, help: "frame size the encoder reads" },
+        samples: { type: "int", min: 2, help: "samples per iteration (default: the preset's)" },
+        iterations: { type: "int", min: 1, help: "iterations per replan (default: the preset's)" },
+        "init-std": { type: "number", min: 0, help: "initial sampling std (default: the preset's)" },
       },
       "study/experiments/encoder_planning.ts --task T --cost C: CEM on the true simulator with an encoder's latent cost",
     );
@@ -107,27 +117,36 @@ if (import.meta.main) {
     const bounds = tiledActionBounds(task, D);
     const preset = f.preset;
     const oracle = ORACLE_PRESETS[task.name];
-    const opts: CemOptions = preset === "oracle"
+    const base: CemOptions | IcemOptions = preset === "oracle"
       ? { ...oracle.cem, ...bounds }
+      : preset === "served"
+      ? { ...PRESETS.icem.sampler, ...PRESETS.icem.icem, ...bounds, substeps: task.frameskip }
       : { ...PRESETS.fast.sampler, ...bounds };
-    const execute = preset === "oracle" ? oracle.execute : 2;
+    const opts = {
+      ...base,
+      samples: f.samples ?? base.samples,
+      iterations: f.iterations ?? base.iterations,
+      initStd: f["init-std"] ?? base.initStd,
+    };
+    const execute = f.execute ?? (preset === "oracle" ? oracle.execute : 2);
     let planner: Planner;
     if (cost === "true") {
       // The oracle preset keeps the oracle's own cost; the fast one scores the true distance.
       const distance = (st: Float64Array, g: Float64Array) => task.distance(st, g);
       planner = oraclePlanner(task, { cem: opts, execute, cost: preset === "oracle" ? undefined : distance });
     } else if (cost === "pixels") {
-      planner = studyPlanner(task, null, "mse", opts, execute);
+      planner = studyPlanner(task, null, "mse", opts, execute, f.size);
     } else {
       if (!f.encoder) throw new CliError(`--cost ${cost} needs --encoder`);
       const session = await ort.InferenceSession.create(f.encoder, { intraOpNumThreads: 2 });
       if (cost === "learned") {
         if (!f.distance) throw new CliError("--cost learned needs --distance");
         const head = await ort.InferenceSession.create(f.distance, { intraOpNumThreads: 2 });
-        planner = studyPlanner(task, learnedEmbed(session, head, 64), "l2", opts, execute);
+        planner = studyPlanner(task, learnedEmbed(session, head, f.size), "l2", opts, execute, f.size);
       } else {
         const which = cost === "patch" ? "tokens" : "global";
-        planner = studyPlanner(task, encoderEmbed(session, which, 64), cost === "patch" ? "mse" : "l2", opts, execute);
+        const embed = encoderEmbed(session, which, f.size);
+        planner = studyPlanner(task, embed, cost === "patch" ? "mse" : "l2", opts, execute, f.size);
       }
     }
     const t0 = performance.now();
@@ -136,6 +155,7 @@ if (import.meta.main) {
       seed: f.seed,
       budget: f.budget,
       execute,
+      imageSize: f.size,
     });
     console.log(JSON.stringify({
       study: "encoder_planning",
@@ -143,11 +163,13 @@ if (import.meta.main) {
       encoder: f.label ?? f.encoder ?? cost,
       cost,
       preset,
+      search: { samples: opts.samples, iterations: opts.iterations, init_std: opts.initStd, execute },
       episodes: r.episodes,
       budget: r.budget,
       success_rate: r.success_rate,
       success_at: r.success_at,
       seconds: +((performance.now() - t0) / 1000).toFixed(0),
+      size: f.size,
     }));
   });
 }

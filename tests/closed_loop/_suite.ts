@@ -9,6 +9,7 @@ import { WorldModel } from "../../agent/world_model.ts";
 import { evaluate, evaluationEpisode, type Planner, type ProtocolResult } from "../../tasks/evaluation.ts";
 import { runOracle } from "../../agent/planners/oracle.ts";
 import { getTask } from "../../tasks/registry.ts";
+import { cardPreset, PlannerOptions, resolvePlanner } from "../../model/planner_options.ts";
 
 export const EPISODES = 20;
 // The served defaults are compared at 30 replans; fp32 runs once per task at 30, and its suite reads
@@ -71,11 +72,15 @@ export function runModel(
         const app = createApp({ models: new Map([[`${task}/${variant}`, model]]), isReady: () => true, log: () => {} });
         // "served": no preset named, so the model's own planner (its card's `planner`) plans, as a client gets it.
         const options = planner === "served" ? {} : { preset: planner };
+        // The client executes what the planner is set to (pusht's card plans 5 actions a replan) and sends
+        // frames of the model's size (pusht's 96 px).
+        const preset = resolvePlanner(options as PlannerOptions, cardPreset(model.card));
         return evaluate(getTask(task), httpPlanner(app, task, variant, options), {
           episodes: EPISODES,
           seed: 0,
           budget,
-          execute: 1,
+          execute: preset.execute,
+          imageSize: model.card.image_size,
         });
       })(),
     );
