@@ -76,7 +76,16 @@ export async function buildSite(out: string, models: string[] = []): Promise<Sit
         bytes += sizeOf(join(to, f));
       }
       modelBytes += bytes;
-      manifest.push({ task, variant, default: defaults[task] === variant, bytes, served: false } satisfies SiteModel);
+      manifest.push(
+        {
+          task,
+          variant,
+          default: defaults[task] === variant,
+          bytes,
+          served: false,
+          image_size: card.image_size,
+        } satisfies SiteModel,
+      );
     }
     Deno.writeTextFileSync(join(out, "models.json"), JSON.stringify(manifest, null, 2) + "\n");
   }

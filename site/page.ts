@@ -42,6 +42,8 @@ interface Lane {
   variant: string;
   /** Whether the server plans with this variant (else the lane plans in the page in either mode). */
   servedHere: boolean;
+  /** The frame size its model reads (pusht's is 96 px, the others' 64). */
+  size: number;
   canvas: HTMLCanvasElement;
   costs: HTMLCanvasElement;
   info: HTMLElement;
@@ -73,7 +75,7 @@ const state = {
 };
 (globalThis as unknown as { playground: typeof state }).playground = state;
 
-const rawImage = (s: ArrayLike<number>) => ({ raw: encodeBase64(state.task.render(s, 64)) });
+const rawImage = (s: ArrayLike<number>, size: number) => ({ raw: encodeBase64(state.task.render(s, size)) });
 
 function variantsOf(task: string): ModelEntry[] {
   return models.filter((m) => m.task === task);
@@ -97,6 +99,7 @@ function makeLane(variant: string): Lane {
   return {
     variant,
     servedHere: served && !!entry?.served,
+    size: entry?.image_size ?? 64,
     canvas,
     costs,
     info,
@@ -129,8 +132,8 @@ async function replan(l: Lane): Promise<void> {
   const request = {
     task: t.name,
     variant: l.variant,
-    observation: { image: rawImage(l.state), proprio: Array.from(t.proprio(l.state)) },
-    goal: { image: rawImage(state.goal), proprio: Array.from(t.proprio(state.goal)) },
+    observation: { image: rawImage(l.state, l.size), proprio: Array.from(t.proprio(l.state)) },
+    goal: { image: rawImage(state.goal, l.size), proprio: Array.from(t.proprio(state.goal)) },
     warm_start: l.warm,
     seed: replanSeed(state.seed, state.episode, l.replans + 1),
   };

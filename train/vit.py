@@ -95,7 +95,10 @@ class Encoder(nn.Module):
             x = blk(x)
         x = self.ln(x)
         if self.cfg.keypoints:
-            return x[:, 1:], self.keypoint_heatmaps(x[:, 1:]).matmul(self.kp_grid).flatten(1)
+            # the expectation as a product and a sum, not a MatMul: the PTQ toolkit quantizes MatMuls with a
+            # constant operand, and a 4-bit grid would snap every keypoint to a few cells
+            heat = self.keypoint_heatmaps(x[:, 1:])  # (B, K, M)
+            return x[:, 1:], (heat.unsqueeze(-1) * self.kp_grid).sum(2).flatten(1)
         return x[:, 1:], self.head(x[:, 0])
 
     def keypoint_heatmaps(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,8 @@ export interface SiteModel {
   bytes: number;
   /** Whether the server plans with it (POST /v1/plan); false on a static site. */
   served: boolean;
+  /** The frame size its encoder reads (model.json `image_size`): the page renders frames at it. */
+  image_size: number;
 }
 
 /** The graphs' bytes of a card: what a page downloads. */
@@ -78,6 +80,7 @@ export function siteRoutes(o: SiteOptions): Hono {
         default: o.defaults[card.task] === card.variant,
         bytes: graphBytes(card),
         served,
+        image_size: card.image_size,
       })),
     ));
   site.get("/models/:task/:variant/:file", (c) => {

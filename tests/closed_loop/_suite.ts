@@ -14,7 +14,6 @@ import { cardPreset, PlannerOptions, resolvePlanner } from "../../model/planner_
 export const EPISODES = 20;
 // The served defaults are compared at 30 replans; fp32 runs once per task at 30, and its suite reads
 // success by replan 20 from that run (an episode that succeeds ends early, so 30 costs only on failures).
-// pusht stays at 20: its fp32 rarely succeeds, so every episode runs the whole budget.
 export const BUDGET = { suite: 20, defaults: 30 };
 
 /** The variant `models/defaults.json` serves for each task. */

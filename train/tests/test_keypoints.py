@@ -94,3 +94,9 @@ def test_keypoint_encoder_exports_to_onnx_with_the_same_keypoints(tmp_path):
     with torch.no_grad():
         want = enc(torch.from_numpy(image))[1].numpy()
     np.testing.assert_allclose(g, want, atol=1e-4)
+    # The PTQ toolkit quantizes MatMuls with a constant operand: the keypoint grid must not be one.
+    consts = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    consts.update({n.output[0]: tuple(a.t.dims) for n in model.graph.node if n.op_type == "Constant"
+                   for a in n.attribute if a.name == "value"})
+    grid_shape = (enc.kp_grid.shape[0], 2)
+    assert not [n for n in model.graph.node if n.op_type == "MatMul" and any(consts.get(i) == grid_shape for i in n.input)]

@@ -86,6 +86,7 @@ class Client:
 
     def __init__(self, url: str = "http://127.0.0.1:8000", api_key: str | None = None, timeout: float = 120.0):
         self.url, self.api_key, self.timeout = url.rstrip("/"), api_key, timeout
+        self._sizes: dict[tuple[str, str | None], int] = {}
 
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         headers = {"content-type": "application/json"}
@@ -133,23 +134,43 @@ class Client:
 
     # ---- the simulators
 
+    def image_size(self, task: str, variant: str | None = None) -> int:
+        """The frame size `variant` of `task` (its served default where None) reads: the size the simulator calls
+        below render at when given none (pusht's model reads 96 px, the others 64). Asked once per model."""
+        key = (task, variant)
+        if key not in self._sizes:
+            found = [m for m in self.models() if m["task"] == task and (m["variant"] == variant or
+                                                                       (variant is None and m["default"]))]
+            if found:
+                self._sizes[key] = int(found[0]["image_size"])
+            else:  # no model of that task loaded: the simulator's own default
+                spec = next((t for t in self.tasks() if t["name"] == task), None)
+                if spec is None:
+                    raise EdgeWMError(404, f"unknown task {task}", "task")
+                self._sizes[key] = int(spec["image"]["default_size"])
+        return self._sizes[key]
+
     def tasks(self) -> list[dict]:
         """The built-in tasks' contracts: action, proprio and state layouts, bounds, image window and colours."""
         return self._call("GET", "/v1/tasks")["tasks"]
 
-    def episode(self, task: str, seed: int, index: int, size: int = 64, replans: int = 50) -> Episode:
+    def episode(self, task: str, seed: int, index: int, size: int | None = None, replans: int = 50) -> Episode:
+        size = size or self.image_size(task)
         r = self._call("POST", f"/v1/tasks/{task}/episode",
                        {"seed": seed, "index": index, "size": size, "image_format": "raw", "replans": replans})
         frame = lambda f: Frame(np.asarray(f["state"]), np.asarray(f["proprio"]), decode_image(f["image"], size))  # noqa: E731
         return Episode(task, seed, index, frame(r["start"]), frame(r["goal"]), r["replan_seeds"])
 
-    def render(self, task: str, state, size: int = 64) -> np.ndarray:
+    def render(self, task: str, state, size: int | None = None) -> np.ndarray:
+        size = size or self.image_size(task)
         r = self._call("POST", f"/v1/tasks/{task}/render",
                        {"state": [float(v) for v in np.asarray(state).ravel()], "size": size, "image_format": "raw"})
         return decode_image(r["image"], size)
 
-    def step(self, task: str, state, actions, goal=None, size: int = 64, images: str = "last") -> list[Step]:
-        """Run env actions [n, A] from `state`; with a goal state each step says whether it is reached."""
+    def step(self, task: str, state, actions, goal=None, size: int | None = None, images: str = "last") -> list[Step]:
+        """Run env actions [n, A] from `state`; with a goal state each step says whether it is reached. Images
+        are `size` px (default: what the task's served model reads, `image_size`)."""
+        size = size or self.image_size(task)
         body = {"state": [float(v) for v in np.asarray(state).ravel()],
                 "actions": np.asarray(actions, np.float64).reshape(len(actions), -1).tolist(),
                 "size": size, "image_format": "raw", "images": images}

@@ -23,8 +23,9 @@ class EdgeWMTaskEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, task: str, url: str = "http://127.0.0.1:8000", api_key: str | None = None,
-                 size: int = 64, max_steps: int = 500, render_mode: str | None = "rgb_array"):
-        self.client, self.task, self.size, self.max_steps = Client(url, api_key), task, size, max_steps
+                 size: int | None = None, max_steps: int = 500, render_mode: str | None = "rgb_array"):
+        self.client, self.task, self.max_steps = Client(url, api_key), task, max_steps
+        self.size = size or self.client.image_size(task)  # by default the size the task's served model reads
         spec = next(t for t in self.client.tasks() if t["name"] == task)
         self.spec, self.render_mode = spec, render_mode
         self.action_space = spaces.Box(np.asarray(spec["action"]["low"], np.float32),

@@ -7,10 +7,15 @@ from .client import Client, Episode
 
 
 def closed_loop(client: Client, episode: Episode, budget: int = 50, planner: dict | None = None,
-                variant: str | None = None, size: int = 64) -> dict:
+                variant: str | None = None, size: int | None = None) -> dict:
     """Run `episode` (Client.episode) for up to `budget` replans. Returns success, the replan at which the goal
-    was first reached (or None), the final distance to the goal (in success thresholds) and the replans made."""
+    was first reached (or None), the final distance to the goal (in success thresholds) and the replans made.
+    Frames are `size` px, by default what the planning model reads (Client.image_size): the episode's must match."""
     task, goal = episode.task, episode.goal
+    size = size or client.image_size(task, variant)
+    if episode.start.image.shape[0] != size:
+        raise ValueError(f"the episode's frames are {episode.start.image.shape[0]} px, the model reads {size}: "
+                         f"fetch it with Client.episode(..., size={size})")
     state, proprio, image = episode.start.state, episode.start.proprio, episode.start.image
     warm, executed, success_at, distance, replans = None, None, None, None, 0
     for r in range(budget):

@@ -65,3 +65,17 @@ def test_the_gymnasium_environments(server):
     assert reward == -info2["distance"] and not truncated
     assert not np.array_equal(obs2["proprio"], obs["proprio"])
     env.close()
+
+
+def test_frames_default_to_the_size_each_task_model_reads(server):
+    c = Client(server)
+    models = {m["task"]: m for m in c.models() if m["default"]}
+    for task, m in models.items():
+        assert c.image_size(task) == m["image_size"]
+        assert c.episode(task, seed=0, index=0, replans=1).start.image.shape == (m["image_size"], m["image_size"], 3)
+    other = 32 if models["wall"]["image_size"] != 32 else 48
+    with pytest.raises(ValueError, match=f"frames are {other} px, the model reads {models['wall']['image_size']}"):
+        closed_loop(c, c.episode("wall", seed=0, index=0, size=other), budget=1)
+    with pytest.raises(EdgeWMError) as e:
+        c.image_size("nosuchtask")
+    assert e.value.field == "task"

@@ -83,13 +83,14 @@ Deno.test("toPlanJob(): proprio and warm start must fit the model; the goal's pr
   // wall's objective does not weigh proprio: the goal's is ignored (not passed on).
   assert.equal(card.objective.proprio, 0);
   assert.equal(toPlanJob(request(), card, 0).goal.proprio, undefined);
-  const pusht = loadModelCard("models/pusht/fp32"); // its objective does
+  const reacher = loadModelCard("models/reacher/fp32"); // its objective does
+  assert.ok(reacher.objective.proprio > 0);
   const p = PlanRequest.parse({
-    task: "pusht",
-    observation: { image: { rgb: rgbOf("pusht") }, proprio: [1, 2, 3, 4] },
-    goal: { image: { rgb: rgbOf("pusht") } },
+    task: "reacher",
+    observation: { image: { rgb: rgbOf("reacher") }, proprio: [1, 0, 0, 0, 0] },
+    goal: { image: { rgb: rgbOf("reacher") } },
   });
-  refused(() => toPlanJob(p, pusht, 0), "goal.proprio", /this model's objective uses it/);
+  refused(() => toPlanJob(p, reacher, 0), "goal.proprio", /this model's objective uses it/);
 });
 
 Deno.test("decodeImage(): PNG or raw RGB of the model's size; anything else names the field", () => {

@@ -27,7 +27,9 @@ Deno.test("the page is served cross-origin isolated, with its content types", as
 
 Deno.test("models.json lists the page's models, with their bytes and whether the server plans with them", async () => {
   const list: SiteModel[] = await (await app.request("/models.json")).json();
-  assert.deepEqual(list, [{ task: "wall", variant: "fp32", default: false, bytes: graphBytes(card), served: false }]);
+  assert.deepEqual(list, [
+    { task: "wall", variant: "fp32", default: false, bytes: graphBytes(card), served: false, image_size: 64 },
+  ]);
   assert.ok(list[0].bytes > 1e6);
 });
 
