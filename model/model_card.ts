@@ -91,6 +91,8 @@ export const ModelCardSchema = z.object({
   tensors: z.record(z.string(), z.unknown()).optional(),
   training: Training.optional(),
   quantization: Quantization.optional(),
+  /** What the model does not yet do, said plainly with its measured success (GET /v1/models shows it). */
+  limitation: z.string().min(1).optional(),
   /** Why this variant is a served default: the study's rule and the evidence (study/pipeline/ship.ts writes it). */
   selection: z.looseObject({
     rule: z.string(),

@@ -284,6 +284,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
         bytes: Object.entries(card.files).filter(([f]) => f.endsWith(".onnx")).reduce((a, [, f]) => a + f.bytes, 0),
         quantization: quantizationSummary(card.quantization),
         selection: card.selection ?? null,
+        limitation: card.limitation ?? null,
       })),
     }));
 

@@ -173,6 +173,7 @@ export const ModelInfo = named(
     bytes: z.number().int(),
     quantization: z.record(z.string(), z.unknown()).nullable(),
     selection: z.record(z.string(), z.unknown()).nullable().describe("why this variant is the default"),
+    limitation: z.string().nullable().describe("what the model does not yet do, with its measured success"),
   }),
 );
 export const ModelList = named("ModelList", z.object({ models: z.array(ModelInfo) }));

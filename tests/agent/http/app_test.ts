@@ -411,3 +411,13 @@ Deno.test("the OpenAPI document's example request is one the server answers with
   const r = await post(a, ex);
   assert.equal(r.status, 200, JSON.stringify(r.json));
 });
+
+Deno.test("GET /v1/models says what a model does not yet do: pusht's 96-px model, its wide planner and its limitation", async () => {
+  const pusht = await WorldModel.load("models/pusht/fp32", { threads: 1 });
+  const a = createApp({ models: new Map([["pusht/fp32", pusht]]), isReady: () => true, log: quiet });
+  const [m] = (await (await a.request("/v1/models")).json()).models;
+  assert.equal(m.image_size, 96);
+  assert.deepEqual(m.planner, { method: "icem", horizon: 5, samples: 150, topk: 8, iterations: 6, execute: 5 });
+  assert.match(m.limitation, /^Not yet a working default: 0\.\d\d \/ 0\.\d\d success .* DINO-WM's 0\.90/);
+  assert.equal((await (await app().request("/v1/models")).json()).models[0].limitation, null, "wall's has none");
+});
