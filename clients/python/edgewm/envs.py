@@ -31,7 +31,7 @@ class EdgeWMTaskEnv(gym.Env):
         self.action_space = spaces.Box(np.asarray(spec["action"]["low"], np.float32),
                                        np.asarray(spec["action"]["high"], np.float32), dtype=np.float32)
         self.observation_space = spaces.Dict({
-            "image": spaces.Box(0, 255, (size, size, 3), np.uint8),
+            "image": spaces.Box(0, 255, (self.size, self.size, 3), np.uint8),
             "proprio": spaces.Box(-np.inf, np.inf, (spec["proprio"]["dim"],), np.float64),
         })
         self._episode = None
