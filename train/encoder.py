@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from dataclasses import asdict
 
 from .loop import Budget, optimizer_step, progress_line, warmup_lr
-from .vit import Encoder, EncoderConfig, save_checkpoint
+from .vit import Encoder, EncoderConfig, cell_centres, save_checkpoint
 
 
 class Frames:
@@ -340,7 +340,7 @@ class KeypointLoss(nn.Module):
     def draw(self, kp: torch.Tensor) -> torch.Tensor:
         """(B, 2K) keypoints -> (B, K + 2, side, side) blobs and x, y coordinate planes."""
         B = kp.shape[0]
-        c = (torch.arange(self.side, device=kp.device, dtype=kp.dtype) + 0.5) / self.side * 2 - 1
+        c = cell_centres(self.side).to(kp.device, kp.dtype)
         kp = kp.view(B, -1, 2, 1, 1)
         blobs = torch.exp(-((c.view(1, 1, 1, -1) - kp[:, :, 0]) ** 2 + (c.view(1, 1, -1, 1) - kp[:, :, 1]) ** 2)
                           / (2 * self.sigma**2))

@@ -32,9 +32,14 @@ class EncoderConfig:
 KP_SUB = 3  # each patch token scores a KP_SUB x KP_SUB block of the keypoint heatmap: a finer grid than the tokens'
 
 
+def cell_centres(side: int) -> torch.Tensor:
+    """(side,) centres of `side` equal cells across [-1, 1]: the coordinates keypoints are read and drawn in."""
+    return (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
+
+
 def keypoint_grid(side: int) -> torch.Tensor:
     """(side^2, 2) centres of a side x side heatmap's cells, x then y, in [-1, 1], row-major."""
-    c = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2 - 1
+    c = cell_centres(side)
     y, x = torch.meshgrid(c, c, indexing="ij")
     return torch.stack([x.flatten(), y.flatten()], -1)
 
