@@ -79,3 +79,18 @@ class Predictor(nn.Module):
             # a small predictor then spends its capacity on what moves, not on redrawing what stays
             return tokens + nxt[0], global_ + nxt[1], proprio + nxt[2]
         return nxt
+
+
+def rollout(pred: Predictor, tok, glo, pro, actions, t0: int, fs: int, steps: int):
+    """Open loop from a history window (B, h, ...) whose first frame is t0, fed the episodes' own
+    z-scored env actions (B, T, A); yields the predicted (tokens, global, proprio) of each of `steps`
+    steps, each fed back as the newest frame. Differentiable: callers that only measure wrap it in no_grad."""
+    for s in range(steps):
+        act = torch.stack([actions[:, t0 + (s + i) * fs:t0 + (s + i + 1) * fs].flatten(1)
+                           for i in range(tok.shape[1])], 1)  # (B, h, fs*A)
+        nt, ng, np_ = pred(tok, glo, act, pro)
+        yield nt[:, -1], ng[:, -1], np_[:, -1]
+        h = tok.shape[1]
+        tok = torch.cat([tok, nt[:, -1:]], 1)[:, -h:]
+        glo = torch.cat([glo, ng[:, -1:]], 1)[:, -h:]
+        pro = torch.cat([pro, np_[:, -1:]], 1)[:, -h:]

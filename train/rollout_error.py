@@ -17,7 +17,7 @@ import torch
 from .distance_head import encode_frames
 from .encoder import Frames
 from .landscape import load_encoder
-from .predictor import Predictor, PredictorConfig
+from .predictor import Predictor, PredictorConfig, rollout
 from .train_predictor import encode_all
 
 
@@ -60,21 +60,6 @@ class HeldOut:
         return tok, glo / self.global_scale
 
 
-@torch.no_grad()
-def rollout(pred: Predictor, tok, glo, pro, actions, t0: int, fs: int, steps: int):
-    """Open loop from a history window (E, h, ...) whose first frame is t0, fed the episodes' own
-    z-scored actions (E, T, A); yields the predicted (tokens, global) of each of `steps` steps."""
-    for s in range(steps):
-        act = torch.stack([actions[:, t0 + (s + i) * fs:t0 + (s + i + 1) * fs].flatten(1)
-                           for i in range(tok.shape[1])], 1)  # (E, h, fs*A)
-        nt, ng, np_ = pred(tok, glo, act, pro)
-        yield nt[:, -1], ng[:, -1]
-        h = tok.shape[1]
-        tok = torch.cat([tok, nt[:, -1:]], 1)[:, -h:]
-        glo = torch.cat([glo, ng[:, -1:]], 1)[:, -h:]
-        pro = torch.cat([pro, np_[:, -1:]], 1)[:, -h:]
-
-
 def window_starts(T: int, h: int, fs: int, steps: int) -> range:
     """First frames of the open-loop windows in episodes of T frames: every other model step."""
     return range(0, T - (h - 1 + steps) * fs - 1, fs * 2)
@@ -88,7 +73,7 @@ def open_loop(pred: Predictor, tokens, global_, actions, proprio, fs: int, steps
     for t0 in window_starts(tokens.shape[1], h, fs, steps):
         idx = [t0 + i * fs for i in range(h)]
         window = rollout(pred, tokens[:, idx], global_[:, idx], proprio[:, idx], actions, t0, fs, steps)
-        for s, (nt, ng) in enumerate(window):
+        for s, (nt, ng, _) in enumerate(window):
             yield s, idx[-1], t0 + (s + h) * fs, nt, ng
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .rollout_error import HeldOut, rollout
+from .predictor import rollout
+from .rollout_error import HeldOut
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
@@ -85,8 +86,9 @@ def main() -> None:
     idx = [i * fs for i in range(h + args.steps)]  # frames of the rollout, frameskip apart
     obs = data.obs[held][:, idx]  # (E, h+S, H, W, 3)
     tok, glo = ho.encode(obs)
-    preds = list(rollout(ho.pred, tok[:, :h], glo[:, :h], ho.proprio[:, idx[:h]], ho.actions, 0, fs, args.steps))
-    pt, pg = torch.stack([t for t, _ in preds], 1), torch.stack([gl for _, gl in preds], 1)  # (E, S, N, D), (E, S, G)
+    with torch.no_grad():
+        preds = list(rollout(ho.pred, tok[:, :h], glo[:, :h], ho.proprio[:, idx[:h]], ho.actions, 0, fs, args.steps))
+    pt, pg = torch.stack([p[0] for p in preds], 1), torch.stack([p[1] for p in preds], 1)  # (E, S, N, D), (E, S, G)
     E, S = pt.shape[:2]
     nn_pred = nearest(pt.flatten(0, 1), pg.flatten(0, 1), bank_tok, bank_glo).reshape(E, S)
     nn_true = nearest(tok[:, h:].flatten(0, 1), glo[:, h:].flatten(0, 1), bank_tok, bank_glo).reshape(E, S)

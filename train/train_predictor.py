@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 
 from .encoder import Frames
 from .landscape import load_encoder
-from .predictor import Predictor, PredictorConfig
+from .predictor import Predictor, PredictorConfig, rollout
 from .loop import Budget, optimizer_step, progress_line, warmup_lr
 from .vit import pool_tokens, save_checkpoint
 
@@ -38,7 +39,7 @@ def encode_all(enc, obs: torch.Tensor, batch: int = 512, pool: int = 1):
     return torch.cat(toks).reshape(N, T, *toks[0].shape[1:]), torch.cat(gs).reshape(N, T, -1)
 
 
-def model_latents(data: Path, model: Path, n: int, pool: int):
+def model_latents(data: str | Path, model: Path, n: int, pool: int):
     """Latents from a model folder's encoder.onnx (the frozen encoder as shipped; no torch checkpoint needed).
     The graph pools tokens and divides the global embedding by the model's global_scale: undone here, so the
     predictor trains on the same scale as from a checkpoint, and the scale is the model's own."""
@@ -48,8 +49,9 @@ def model_latents(data: Path, model: Path, n: int, pool: int):
     if pool != card["token_pool"]:
         raise SystemExit(f"--pool {pool} does not match {model}'s encoder, which pools {card['token_pool']}")
     scale = float(card["training"]["global_scale"])
-    tok, glo = dataset_latents(data, model)
-    return torch.from_numpy(tok[:n]), torch.from_numpy(glo[:n]) * scale, scale
+    folders = [dataset_latents(Path(f), model) for f in str(data).split(",") if f]  # each cached in its folder
+    tok, glo = (np.concatenate([z[i][:n] for z in folders]) for i in (0, 1))
+    return torch.from_numpy(tok), torch.from_numpy(glo) * scale, scale
 
 
 class Windows:
@@ -76,21 +78,37 @@ class Windows:
         return (self.tokens[E, idx], self.global_[E, idx], act.flatten(2), self.proprio[E, idx])
 
 
-def loss_fn(pred: Predictor, batch):
+def loss_fn(pred: Predictor, batch, steps: int = 1, fs: int = 1):
+    """Teacher forcing on the window's first num_hist + 1 frames (MSE on each part, as DINO-WM); with
+    steps > 1 also `rollout`: the mean MSE of `steps` open-loop predictions, each fed back as the newest
+    frame, as the planner rolls out (the window then holds num_hist + steps frames)."""
     dev = pred.pos.device
-    tok, glo, act, pro = (t.to(dev) for t in batch)  # (B, h+1, N, D), (B, h+1, G), (B, h, A*fs), (B, h+1, P)
-    t_hat, g_hat, p_hat = pred(tok[:, :-1], glo[:, :-1], act, pro[:, :-1])
+    tok, glo, act, pro = (t.to(dev) for t in batch)  # (B, F, N, D), (B, F, G), (B, F-1, A*fs), (B, F, P)
+    h = pred.cfg.num_hist
+    t_hat, g_hat, p_hat = pred(tok[:, :h], glo[:, :h], act[:, :h], pro[:, :h])
     parts = {
-        "visual": F.mse_loss(t_hat, tok[:, 1:]),
-        "global": F.mse_loss(g_hat, glo[:, 1:]),
-        "proprio": F.mse_loss(p_hat, pro[:, 1:]),
+        "visual": F.mse_loss(t_hat, tok[:, 1:h + 1]),
+        "global": F.mse_loss(g_hat, glo[:, 1:h + 1]),
+        "proprio": F.mse_loss(p_hat, pro[:, 1:h + 1]),
     }
+    if steps > 1:
+        env_act = act.reshape(act.shape[0], act.shape[1] * fs, -1)  # (B, (F-1) fs, A): rollout() slices env steps
+        errs = [F.mse_loss(nt, tok[:, h + k]) + F.mse_loss(ng, glo[:, h + k]) + F.mse_loss(np_, pro[:, h + k])
+                for k, (nt, ng, np_) in enumerate(rollout(pred, tok[:, :h], glo[:, :h], pro[:, :h], env_act, 0, fs, steps))]
+        parts["rollout"] = sum(errs) / steps
     return sum(parts.values()), {k: v.item() for k, v in parts.items()}
+
+
+def dataset_proprio(data: str, n: int) -> torch.Tensor:
+    """proprio.npy of one dataset folder or several (comma-separated, concatenated as `Frames` does)."""
+    parts = [np.load(Path(f) / "proprio.npy", mmap_mode="r") for f in data.split(",") if f]
+    return torch.from_numpy(np.concatenate([np.asarray(p[:n]) for p in parts]))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True)
+    ap.add_argument("--data", required=True, help="dataset folder, or several comma-separated (the held-out episodes "
+                    "are the last folder's last --holdout)")
     ap.add_argument("--encoder", required=True,
                     help="encoder checkpoint (.pt), or a model folder whose encoder.onnx makes the latents")
     ap.add_argument("--out", required=True)
@@ -101,6 +119,10 @@ def main() -> None:
     ap.add_argument("--num-hist", type=int, default=1)
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--rollout", type=int, default=1,
+                    help="also train on this many open-loop steps, each prediction fed back (1: teacher forcing only)")
+    ap.add_argument("--init", default=None, help="start from this predictor checkpoint's weights (same config) "
+                    "when --out holds none")
     ap.add_argument("--residual", action="store_true", help="predict each frame's change (next = current + output)")
     ap.add_argument("--pool", type=int, default=2, help="average k x k patch tokens into one latent token")
     ap.add_argument("--episodes", type=int, default=None)
@@ -118,18 +140,24 @@ def main() -> None:
     meta = data.meta
     t0 = time.time()
     if Path(args.encoder).is_dir():
-        tokens, global_, global_scale = model_latents(Path(args.data), Path(args.encoder), data.N, args.pool)
+        tokens, global_, global_scale = model_latents(args.data, Path(args.encoder), args.episodes or data.N, args.pool)
     else:
         enc = load_encoder(args.encoder).to(args.device)
         tokens, global_ = encode_all(enc, data.obs, pool=args.pool)
         tokens, global_ = tokens.cpu(), global_.cpu()
         global_scale = float(global_.std())
     print(f"encoded {data.N * data.T1} frames in {time.time() - t0:.0f}s", flush=True)
-    proprio = torch.from_numpy(np.load(Path(args.data) / "proprio.npy")[: data.N])
+    ckpt = out / "predictor.pt"
+    resume = torch.load(ckpt, weights_only=False, map_location=args.device) if ckpt.exists() else None
+    init = torch.load(args.init, weights_only=False, map_location=args.device) if args.init and not resume else None
+    if resume or init:
+        global_scale = (resume or init)["global_scale"]  # the scale those weights were trained at, whatever the data
+    proprio = dataset_proprio(args.data, args.episodes or data.N)
     train_n = data.N - args.holdout
-    win = Windows(data, tokens[:train_n], global_[:train_n], proprio[:train_n], meta, args.num_hist, global_scale)
+    span = args.num_hist + args.rollout - 1  # actions in a window; it holds span + 1 frames
+    win = Windows(data, tokens[:train_n], global_[:train_n], proprio[:train_n], meta, span, global_scale)
     win.actions = win.actions[:train_n]
-    held = Windows(data, tokens[train_n:], global_[train_n:], proprio[train_n:], meta, args.num_hist, global_scale)
+    held = Windows(data, tokens[train_n:], global_[train_n:], proprio[train_n:], meta, span, global_scale)
     held.actions = held.actions[train_n:]
 
     cfg = PredictorConfig(tokens=tokens.shape[2], latent_dim=tokens.shape[3], global_dim=global_.shape[2],
@@ -139,14 +167,17 @@ def main() -> None:
     opt = torch.optim.AdamW(pred.parameters(), lr=args.lr, weight_decay=0.01)
     g = torch.Generator().manual_seed(args.seed)
     step, log = 0, []
-    ckpt = out / "predictor.pt"
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False, map_location=args.device)
-        pred.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step, log = state["step"], state["log"]
+    if resume:
+        pred.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        step, log = resume["step"], resume["log"]
         g.manual_seed(args.seed + step)
         print(f"resumed from {ckpt} at step {step}", flush=True)
+    elif init:
+        if init["config"] != asdict(cfg):
+            raise SystemExit(f"--init {args.init} has config {init['config']}, this run {asdict(cfg)}")
+        pred.load_state_dict(init["model"])
+        print(f"initialised from {args.init} (step {init['step']})", flush=True)
 
     def save():
         save_checkpoint(ckpt, pred, cfg, step=step, log=log, optimizer=opt.state_dict(), global_scale=global_scale, token_pool=args.pool,
@@ -157,14 +188,15 @@ def main() -> None:
           f"{train_n} train episodes", flush=True)
     budget = Budget(args.minutes, args.steps)
     while budget.running(step):
-        loss, parts = loss_fn(pred, win.sample(args.batch, g))
+        loss, parts = loss_fn(pred, win.sample(args.batch, g), args.rollout, win.fs)
         optimizer_step(opt, loss, pred.parameters(), warmup_lr(args.lr, step, 300))
         step += 1
         if budget.log_due() or step == args.steps:
             with torch.no_grad():
-                hl, hp = loss_fn(pred, held.sample(512, torch.Generator().manual_seed(1)))
-            log.append({"step": step, "loss": loss.item(), **parts, "held_out": hl.item()})
-            print(f"{progress_line(step, loss.item(), parts)} held-out {hl.item():.4f} "
+                hl, hp = loss_fn(pred, held.sample(512, torch.Generator().manual_seed(1)), args.rollout, win.fs)
+            log.append({"step": step, "loss": loss.item(), **parts, "held_out": hl.item(), "held_out_parts": hp})
+            held_rollout = f"(rollout {hp['rollout']:.4f}) " if "rollout" in hp else ""
+            print(f"{progress_line(step, loss.item(), parts)} held-out {hl.item():.4f} {held_rollout}"
                   f"({step / max(budget.elapsed(), 1e-9):.1f} steps/s)", flush=True)
         if budget.save_due():
             save()

@@ -9,7 +9,7 @@ from onnx.reference import ReferenceEvaluator
 
 from train.encoder import DinoIbotLoss, Frames, SfaLoss, SigregLoss, TemporalDistanceLoss, sigreg, sinkhorn_knopp
 from train.export import export
-from train.predictor import Predictor, PredictorConfig
+from train.predictor import Predictor, PredictorConfig, rollout
 from train.train_predictor import Windows, encode_all, loss_fn, model_latents
 from train.vit import Encoder, EncoderConfig, save_checkpoint
 
@@ -125,6 +125,70 @@ def test_predictor_teacher_forcing_loss_falls_and_export_is_valid_onnx(tiny_wall
     want = np.array(ref["outputs"]["next_tokens"]["data"], dtype=np.float32).reshape(ref["outputs"]["next_tokens"]["shape"])
     np.testing.assert_allclose(got[0][:2], want, atol=1e-4)
     np.testing.assert_allclose(got[0][2], want[0], atol=1e-4)
+
+
+def test_rollout_loss_feeds_predictions_back_and_training_on_it_lowers_open_loop_error(tiny_wall):
+    """--rollout K: its first step is the teacher-forced prediction, later steps read the model's own output,
+    and training on it lowers the open-loop error the planner sees (K steps fed back)."""
+    torch.manual_seed(0)
+    enc = Encoder(EncoderConfig(**TINY)).eval()
+    tokens, global_ = encode_all(enc, tiny_wall.obs)
+    proprio = torch.from_numpy(np.load(tiny_wall_folder(tiny_wall) / "proprio.npy"))
+    K = 4
+    win = Windows(tiny_wall, tokens, global_, proprio, tiny_wall.meta, num_hist=K, global_scale=float(global_.std()))
+    cfg = PredictorConfig(tokens=tokens.shape[2], latent_dim=32, global_dim=8, action_dim=10, proprio_dim=2,
+                          action_emb=8, proprio_emb=8, num_hist=1, width=16, depth=1, heads=2, residual=True)
+    pred = Predictor(cfg)
+    batch = win.sample(16, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        _, one = loss_fn(pred, batch, steps=1, fs=win.fs)
+        _, parts = loss_fn(pred, batch, steps=K, fs=win.fs)
+        tok, glo, act, pro = batch
+        env_act = act.reshape(16, K * win.fs, -1)
+        first = next(rollout(pred, tok[:, :1], glo[:, :1], pro[:, :1], env_act, 0, win.fs, 1))
+    assert {k: parts[k] for k in one} == pytest.approx(one)  # teacher forcing unchanged
+    assert one["visual"] + one["global"] + one["proprio"] == pytest.approx(
+        sum(float(torch.nn.functional.mse_loss(p, t[:, 1])) for p, t in zip(first, (tok, glo, pro))), rel=1e-5)
+    assert parts["rollout"] > 0 and parts["rollout"] != pytest.approx(sum(one.values()))  # later steps differ
+
+    g = torch.Generator().manual_seed(0)
+    held = win.sample(64, torch.Generator().manual_seed(9))
+    before = loss_fn(pred, held, steps=K, fs=win.fs)[1]["rollout"]
+    run_steps(pred.parameters(), lambda: loss_fn(pred, win.sample(32, g), steps=K, fs=win.fs)[0], 60)
+    after = loss_fn(pred, held, steps=K, fs=win.fs)[1]["rollout"]
+    assert after < 0.7 * before, (before, after)
+
+
+def test_train_predictor_cli_reads_several_datasets_and_starts_from_another_run(tiny_wall, make_dataset, tmp_path,
+                                                                              monkeypatch):
+    """Two datasets are one training set; --init starts from another run's weights at that run's latent scale,
+    and refuses a checkpoint of another shape."""
+    from train.train_predictor import main as train_predictor
+
+    enc = Encoder(EncoderConfig(**TINY)).eval()
+    save_checkpoint(tmp_path / "enc.pt", enc, enc.cfg, objective="random", step=0)
+    other = make_dataset("wall", episodes=4, steps=30, seed=2, size=32)
+
+    def run(out, *extra):
+        monkeypatch.setattr("sys.argv", ["train_predictor", "--encoder", str(tmp_path / "enc.pt"), "--pool", "1",
+                                         "--width", "16", "--depth", "1", "--steps", "4", "--holdout", "2",
+                                         "--threads", "1", "--out", str(tmp_path / out), *extra])
+        train_predictor()
+        return torch.load(tmp_path / out / "predictor.pt", weights_only=False)
+
+    both = run("both", "--data", f"{other},{tiny_wall.folder}", "--rollout", "2")
+    assert both["step"] == 4 and "rollout" in both["log"][-1]
+    tokens, global_ = encode_all(enc, tiny_wall.obs)
+    assert both["global_scale"] != pytest.approx(float(global_.std()))  # both datasets' latents, not one's
+
+    start = run("start", "--data", str(tiny_wall.folder), "--init", str(tmp_path / "both" / "predictor.pt"),
+                "--steps", "0")
+    assert start["global_scale"] == both["global_scale"]
+    for k, v in both["model"].items():
+        torch.testing.assert_close(start["model"][k], v)
+    with pytest.raises(SystemExit, match="--init"):
+        run("wider", "--data", str(tiny_wall.folder), "--init", str(tmp_path / "both" / "predictor.pt"),
+            "--width", "32")
 
 
 def tiny_wall_folder(frames):
