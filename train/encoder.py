@@ -48,7 +48,7 @@ class Frames:
     must share episode length and action size."""
 
     def __init__(self, folder: str | Path, episodes: int | None = None):
-        folders = [Path(f) for f in str(folder).split(",") if f]
+        self.folders = folders = [Path(f) for f in str(folder).split(",") if f]
         self.folder = folders[0]
         metas = [json.loads((f / "meta.json").read_text()) for f in folders]
         self.meta = metas[0]

@@ -39,7 +39,7 @@ def encode_all(enc, obs: torch.Tensor, batch: int = 512, pool: int = 1):
     return torch.cat(toks).reshape(N, T, *toks[0].shape[1:]), torch.cat(gs).reshape(N, T, -1)
 
 
-def model_latents(data: str | Path, model: Path, n: int, pool: int):
+def model_latents(folders: list[Path], model: Path, n: int, pool: int):
     """Latents from a model folder's encoder.onnx (the frozen encoder as shipped; no torch checkpoint needed).
     The graph pools tokens and divides the global embedding by the model's global_scale: undone here, so the
     predictor trains on the same scale as from a checkpoint, and the scale is the model's own."""
@@ -49,8 +49,8 @@ def model_latents(data: str | Path, model: Path, n: int, pool: int):
     if pool != card["token_pool"]:
         raise SystemExit(f"--pool {pool} does not match {model}'s encoder, which pools {card['token_pool']}")
     scale = float(card["training"]["global_scale"])
-    folders = [dataset_latents(Path(f), model) for f in str(data).split(",") if f]  # each cached in its folder
-    tok, glo = (np.concatenate([z[i][:n] for z in folders]) for i in (0, 1))
+    latents = [dataset_latents(f, model) for f in folders]  # each cached in its folder
+    tok, glo = (np.concatenate([z[i][:n] for z in latents]) for i in (0, 1))
     return torch.from_numpy(tok), torch.from_numpy(glo) * scale, scale
 
 
@@ -99,9 +99,9 @@ def loss_fn(pred: Predictor, batch, steps: int = 1, fs: int = 1):
     return sum(parts.values()), {k: v.item() for k, v in parts.items()}
 
 
-def dataset_proprio(data: str, n: int) -> torch.Tensor:
-    """proprio.npy of one dataset folder or several (comma-separated, concatenated as `Frames` does)."""
-    parts = [np.load(Path(f) / "proprio.npy", mmap_mode="r") for f in data.split(",") if f]
+def dataset_proprio(folders: list[Path], n: int) -> torch.Tensor:
+    """proprio.npy of the dataset folders, concatenated along episodes as `Frames` does."""
+    parts = [np.load(f / "proprio.npy", mmap_mode="r") for f in folders]
     return torch.from_numpy(np.concatenate([np.asarray(p[:n]) for p in parts]))
 
 
@@ -140,7 +140,7 @@ def main() -> None:
     meta = data.meta
     t0 = time.time()
     if Path(args.encoder).is_dir():
-        tokens, global_, global_scale = model_latents(args.data, Path(args.encoder), args.episodes or data.N, args.pool)
+        tokens, global_, global_scale = model_latents(data.folders, Path(args.encoder), args.episodes or data.N, args.pool)
     else:
         enc = load_encoder(args.encoder).to(args.device)
         tokens, global_ = encode_all(enc, data.obs, pool=args.pool)
@@ -152,7 +152,7 @@ def main() -> None:
     init = torch.load(args.init, weights_only=False, map_location=args.device) if args.init and not resume else None
     if resume or init:
         global_scale = (resume or init)["global_scale"]  # the scale those weights were trained at, whatever the data
-    proprio = dataset_proprio(args.data, args.episodes or data.N)
+    proprio = dataset_proprio(data.folders, args.episodes or data.N)
     train_n = data.N - args.holdout
     span = args.num_hist + args.rollout - 1  # actions in a window; it holds span + 1 frames
     win = Windows(data, tokens[:train_n], global_[:train_n], proprio[:train_n], meta, span, global_scale)

@@ -209,12 +209,12 @@ def test_a_new_predictor_trains_and_exports_over_a_shipped_encoder_onnx(tiny_wal
     shipped = tmp_path / "shipped"
     export(str(tmp_path / "enc.pt"), str(tmp_path / "pred.pt"), shipped, {"patch": 1, "global": 1, "proprio": 0, "mode": "last"})
 
-    tok2, glo2, scale2 = model_latents(tiny_wall.folder, shipped, tiny_wall.N, pool=1)
+    tok2, glo2, scale2 = model_latents(tiny_wall.folders, shipped, tiny_wall.N, pool=1)
     assert scale2 == pytest.approx(scale)
     np.testing.assert_allclose(tok2.numpy(), tokens.numpy(), atol=1e-4)
     np.testing.assert_allclose(glo2.numpy(), global_.numpy(), atol=1e-4)  # the graph's scaling undone
     with pytest.raises(SystemExit, match="--pool 2"):
-        model_latents(tiny_wall.folder, shipped, tiny_wall.N, pool=2)
+        model_latents(tiny_wall.folders, shipped, tiny_wall.N, pool=2)
 
     out = tmp_path / "new"
     card = export(str(shipped), str(tmp_path / "pred.pt"), out, {"patch": 1, "global": 1, "proprio": 0, "mode": "last"})
