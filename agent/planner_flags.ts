@@ -11,6 +11,7 @@ import {
   PlannerOptionsError,
   type PlanPreset,
   PRESET_NAMES,
+  PROPOSALS,
   resolvePlanner,
 } from "../model/planner_options.ts";
 
@@ -26,6 +27,7 @@ export const PLANNER_FLAGS = {
   iterations: { type: "int", ...L.iterations },
   temperature: { type: "number", ...L.temperature, help: "MPPI temperature" },
   execute: { type: "int", ...L.execute, help: "model actions executed per replan (at most --horizon)" },
+  proposal: { type: "enum", values: PROPOSALS, help: "policy: start the search from the model's proposal policy" },
 } as const satisfies Record<string, FlagSpec>;
 
 /** The planner the flags ask for, on top of `fallback` (a model's own); a misfit is a `CliError` naming the flag. */

@@ -53,6 +53,7 @@ export class WorldModel {
     private readonly encoder: Session,
     private readonly predictor: Session,
     private readonly distance: Session | null,
+    private readonly policy: Session | null,
   ) {}
 
   /** phi of the goal latents seen so far (a plan scores thousands of rollouts against one goal). */
@@ -96,7 +97,17 @@ export class WorldModel {
       }
       if (!distance.outputNames.includes("phi")) throw new ModelLoadError(`${dir}/distance.onnx has no output "phi"`);
     }
-    return new WorldModel(card, dir, ort, encoder, predictor, distance);
+    let policy: Session | null = null;
+    if (card.files["policy.onnx"]) {
+      policy = await open("policy.onnx", 1); // one call per replan, a few small layers
+      for (const n of ["global", "proprio", "goal_global"]) {
+        if (!policy.inputNames.includes(n)) throw new ModelLoadError(`${dir}/policy.onnx has no input "${n}"`);
+      }
+      if (!policy.outputNames.includes("actions")) {
+        throw new ModelLoadError(`${dir}/policy.onnx has no output "actions"`);
+      }
+    }
+    return new WorldModel(card, dir, ort, encoder, predictor, distance, policy);
   }
 
   /** Encode B images, uint8 [B, H, W, 3] concatenated. */
@@ -246,6 +257,26 @@ export class WorldModel {
       J[s] += w * Math.sqrt(d);
     }
     return J;
+  }
+
+  /** Whether the model carries a proposal policy (policy.onnx), which planner option `proposal: "policy"` needs. */
+  get hasPolicy(): boolean {
+    return this.policy !== null;
+  }
+
+  /**
+   * The proposal policy's plan from an observed frame (`proprio` z-scored) to a goal: z-scored model actions
+   * [Hp * A], Hp the horizon the policy was trained for (train/proposal_policy.py).
+   */
+  async propose(start: Latent, proprio: Float32Array, goal: Latent): Promise<Float32Array> {
+    if (!this.policy) throw new Error(`${this.dir}: the model has no proposal policy (policy.onnx)`);
+    const { global_dim: G, proprio_dim: P } = this.card, T = this.ort.Tensor;
+    const out = await this.policy.run({
+      global: new T("float32", start.global.slice(0, G), [1, G]),
+      proprio: new T("float32", proprio.slice(0, P), [1, P]),
+      goal_global: new T("float32", goal.global.slice(0, G), [1, G]),
+    });
+    return out.actions.data as Float32Array;
   }
 
   /** z-score a proprio vector with the model's statistics. */

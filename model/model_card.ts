@@ -147,9 +147,12 @@ export const ModelCardSchema = z.object({
   if (c.objective.distance > 0 && !c.files["distance.onnx"]) {
     issue("files", "does not list distance.onnx, which objective.distance > 0 needs");
   }
+  if (c.planner?.proposal === "policy" && !c.files["policy.onnx"]) {
+    issue("files", 'does not list policy.onnx, which planner.proposal "policy" needs');
+  }
 });
 
-/** The ONNX graphs a card lists (encoder, predictor and, where the objective uses it, the distance head). */
+/** The ONNX graphs a card lists (encoder, predictor and, where present, the distance head and proposal policy). */
 export function graphFiles(card: Pick<ModelCard, "files">): string[] {
   return Object.keys(card.files).filter((f) => f.endsWith(".onnx")).sort();
 }

@@ -15,6 +15,10 @@ import { UserError } from "../lib/errors.ts";
 export type PlannerMethod = "cem" | "icem" | "mppi";
 export const PLANNER_METHODS = ["cem", "icem", "mppi"] as const satisfies readonly PlannerMethod[];
 
+/** Where the search starts: the warm start (or zeros), or the model's proposal policy's plan (policy.onnx). */
+export type Proposal = "none" | "policy";
+export const PROPOSALS = ["none", "policy"] as const satisfies readonly Proposal[];
+
 /** iCEM's own settings (agent/planners/icem.ts): colored noise, a shrinking population, elites kept. */
 export interface IcemSettings {
   /** Exponent of the noise's power spectrum 1/f^beta (0: white). */
@@ -45,6 +49,8 @@ export interface PlanPreset {
   icem?: IcemSettings;
   /** Model actions executed before replanning (MPC). */
   execute: number;
+  /** "policy": the search starts from the model's proposal policy (agent/planners/world_model_planner.ts). */
+  proposal?: Proposal;
 }
 
 /** MPPI's temperature where neither the preset nor the request gives one. */
@@ -115,6 +121,10 @@ export const PlannerOptions = z.strictObject({
   execute: int("execute").optional().describe(
     "model actions the client executes before replanning (at most horizon); warm_start is shifted by it",
   ),
+  proposal: z.enum(PROPOSALS).optional().describe(
+    "where the search starts: 'policy' from the model's proposal policy (a model with policy.onnx), 'none' " +
+      "from the warm start or zeros",
+  ),
 });
 export type PlannerOptions = z.infer<typeof PlannerOptions>;
 
@@ -143,6 +153,8 @@ export function resolvePlanner(options: PlannerOptions, fallback: PlanPreset = P
     execute: options.execute ?? base.execute,
     ...(base.icem ? { icem: base.icem } : {}),
   };
+  // Only "policy" is written out: a preset without it is the same preset as before proposals existed.
+  if ((options.proposal ?? base.proposal) === "policy") p.proposal = "policy";
   // MPPI weighs every sample and has no elites, so only CEM's (and iCEM's) topk must fit its samples.
   if (p.method !== "mppi" && sampler.topk > sampler.samples) {
     throw new PlannerOptionsError("topk", `topk ${sampler.topk} must not exceed samples ${sampler.samples}`);
@@ -168,5 +180,6 @@ export function describePlanner(p: PlanPreset): string {
     ? `iCEM (noise beta ${i.beta}, population / ${i.decay} per iteration, ${i.keepElites * 100}% of elites kept)`
     : "CEM";
   const elites = p.method === "mppi" ? "" : ` (top ${s.topk})`;
-  return `${method} ${s.samples} samples x ${s.iterations} iterations${elites}, horizon ${s.horizon}, execute ${p.execute}`;
+  const from = p.proposal === "policy" ? ", from the proposal policy" : "";
+  return `${method} ${s.samples} samples x ${s.iterations} iterations${elites}, horizon ${s.horizon}, execute ${p.execute}${from}`;
 }

@@ -3,6 +3,7 @@ import { type BackendName, ortFor } from "../model/ort.ts";
 import { encodeModel, type Model } from "../lib/onnx.ts";
 import { attrFloat, attrInt, makeNode, makeTensor, makeValueInfo } from "../lib/onnx_graph.ts";
 import { Rng } from "../lib/rng.ts";
+import { sha256Hex } from "../lib/sha256.ts";
 
 export function randn(rng: Rng, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * scale);
@@ -85,4 +86,71 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/**
+ * A toy proposal policy (train/proposal_policy.py's interface), opset 17:
+ *   actions [B, H, A] = Reshape((goal_global - global) W + proprio V + b)
+ * with W [G, H*A], V [P, H*A] and b drawn from `seed`; `inputs` leaves out inputs (a malformed policy).
+ */
+export function toyPolicy(
+  G: number,
+  P: number,
+  H: number,
+  A: number,
+  seed = 1,
+  inputs = ["global", "proprio", "goal_global"],
+): { model: Model; W: Float32Array; V: Float32Array; b: Float32Array } {
+  const rng = new Rng(seed), L = H * A;
+  const W = randn(rng, G * L, 0.3), V = randn(rng, P * L, 0.3), b = randn(rng, L, 0.3);
+  const model: Model = {
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
+    producerName: "edgewm-tests",
+    graph: {
+      name: "policy",
+      nodes: [
+        makeNode("Sub", ["goal_global", "global"], ["d"], "sub"),
+        makeNode("MatMul", ["d", "W"], ["dw"], "dw"),
+        makeNode("MatMul", ["proprio", "V"], ["pv"], "pv"),
+        makeNode("Add", ["dw", "pv"], ["s"], "s"),
+        makeNode("Add", ["s", "b"], ["flat"], "bias"),
+        makeNode("Reshape", ["flat", "shape"], ["actions"], "reshape"),
+      ],
+      initializers: [
+        makeTensor("W", [G, L], W),
+        makeTensor("V", [P, L], V),
+        makeTensor("b", [L], b),
+        makeTensor("shape", [3], BigInt64Array.from([-1n, BigInt(H), BigInt(A)])),
+      ],
+      inputs: inputs.map((n) => makeValueInfo(n)),
+      outputs: [makeValueInfo("actions")],
+      valueInfo: [],
+      rest: [],
+    },
+    metadataProps: [],
+    rest: [],
+  };
+  return { model, W, V, b };
+}
+
+/**
+ * A copy of model folder `dir` in a temporary folder with `toyPolicy` as its policy.onnx, listed with its
+ * sha256, and (unless `proposal` is false) the card's planner set to start from it.
+ */
+export function modelWithToyPolicy(
+  dir: string,
+  o: { seed?: number; inputs?: string[]; proposal?: boolean } = {},
+): { dir: string; W: Float32Array; V: Float32Array; b: Float32Array; H: number } {
+  const tmp = Deno.makeTempDirSync({ prefix: "edgewm-policy-" });
+  for (const e of Deno.readDirSync(dir)) Deno.copyFileSync(`${dir}/${e.name}`, `${tmp}/${e.name}`);
+  const card = JSON.parse(Deno.readTextFileSync(`${tmp}/model.json`));
+  const H = 5;
+  const p = toyPolicy(card.global_dim, card.proprio_dim, H, card.action_dim, o.seed, o.inputs);
+  const bytes = encodeModel(p.model);
+  Deno.writeFileSync(`${tmp}/policy.onnx`, bytes);
+  card.files["policy.onnx"] = { sha256: sha256Hex(bytes), bytes: bytes.length };
+  if (o.proposal !== false) card.planner = { ...card.planner, proposal: "policy" };
+  Deno.writeTextFileSync(`${tmp}/model.json`, JSON.stringify(card));
+  return { dir: tmp, W: p.W, V: p.V, b: p.b, H };
 }

@@ -181,7 +181,9 @@ def export(encoder_ckpt: str, predictor_ckpt: str, out: Path, objective: dict, s
                                       "next_proprio": ["batch", h, pcfg.proprio_dim]}},
         },
         "training": {
-            "data": {k: meta[k] for k in ("task", "episodes", "steps", "seed", "version")},
+            # The first dataset's settings; `folders` names every dataset the predictor read (--data A,B).
+            "data": {**{k: meta[k] for k in ("task", "episodes", "steps", "seed", "version")},
+                     **({"folders": pstate["data"]} if pstate.get("data") else {})},
             "encoder": enc.record(),
             "predictor": {"config": pstate["config"], "steps": pstate["step"], "final": log[-1]},
             "global_scale": scale,

@@ -67,6 +67,13 @@ export function toPlanJob(req: PlanRequest, card: ModelCard, deadline: number): 
     if (e instanceof PlannerOptionsError) throw new PlanRequestError(`planner.${e.field}`, e.message);
     throw e;
   }
+  if (preset.proposal === "policy" && !card.files["policy.onnx"]) {
+    throw new PlanRequestError(
+      "planner.proposal",
+      `${card.task}/${card.variant} has no proposal policy (policy.onnx); send proposal "none" or leave it out`,
+      422,
+    );
+  }
   const P = card.proprio_dim;
   // The predictor reads the observation's proprio on every step, so it is always required.
   const obsP = req.observation.proprio;

@@ -64,6 +64,9 @@ export async function planLatent(
     return J;
   };
   const A2 = c.action_dim;
+  if (preset.proposal === "policy") {
+    warm = proposalStart(await model.propose(start, startProprio, goal), H * A, preset.execute * A, warm);
+  }
   const r = preset.method === "mppi"
     ? await mppi(
       cost,
@@ -83,6 +86,18 @@ export async function planLatent(
     )
     : await cem(cost, A2, { ...preset.sampler, low, high }, rng, warm);
   return { plan: r.plan, cost: r.cost, history: r.history };
+}
+
+/**
+ * Where a search from the proposal policy starts, [L] z-scored: the warm start's steps that were planned
+ * before (all but the last `executed` numbers, already refined by a search), then the policy's plan for the
+ * steps after them (its step h is h steps from now, as the warm start's is), zeros past the policy's horizon.
+ */
+export function proposalStart(policy: Float32Array, L: number, executed: number, warm?: Float32Array): Float32Array {
+  const keep = warm ? Math.max(0, L - executed) : 0;
+  const init = new Float32Array(L);
+  for (let j = 0; j < L; j++) init[j] = j < keep ? warm![j] : j < policy.length ? policy[j] : 0;
+  return init;
 }
 
 /** Rollouts one replan scores: samples x iterations, or iCEM's shrinking populations. */

@@ -5,6 +5,7 @@ import * as ort from "onnxruntime-web";
 import { loadModelCard, ModelLoadError } from "../../model/model_card.ts";
 import { WorldModel } from "../../agent/world_model.ts";
 import { PRESET_NAMES } from "../../model/planner_options.ts";
+import { modelWithToyPolicy } from "../_onnx_graphs.ts";
 
 function modelDirs(): string[] {
   const dirs: string[] = [];
@@ -209,4 +210,22 @@ Deno.test("WorldModel.encodePair encodes observation and goal as the two single 
   assert.ok(maxAbsDiff(pair.start.tokens, za.tokens) < 1e-5);
   assert.ok(maxAbsDiff(pair.goal.global, zb.global) < 1e-5);
   await assert.rejects(() => model.encodePair(a, b.subarray(1)), /must be 64x64 RGB/);
+});
+
+Deno.test("WorldModel.load: a proposal policy is loaded where the card lists policy.onnx, and one missing an input is refused", async () => {
+  const plain = await WorldModel.load("models/wall/fp32", { threads: 1 });
+  assert.equal(plain.hasPolicy, false);
+  const good = modelWithToyPolicy("models/wall/fp32", { proposal: false });
+  const bad = modelWithToyPolicy("models/wall/fp32", { inputs: ["global", "proprio"] });
+  try {
+    assert.equal((await WorldModel.load(good.dir, { threads: 1 })).hasPolicy, true);
+    await assert.rejects(() => WorldModel.load(bad.dir, { threads: 1 }), (e: Error) => {
+      assert.ok(e instanceof ModelLoadError, e.name);
+      // The malformed graph fails either in onnxruntime (goal_global unbound) or in our input check.
+      assert.match(e.message, /policy\.onnx/);
+      return true;
+    });
+  } finally {
+    for (const t of [good, bad]) Deno.removeSync(t.dir, { recursive: true });
+  }
 });

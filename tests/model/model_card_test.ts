@@ -43,6 +43,10 @@ Deno.test("model.json is validated completely at load: a missing or malformed fi
       ],
       [{ ...card, planner: { horizon: 2, execute: 3 } }, /field planner.execute: execute 3 must not exceed horizon 2/],
       [{ ...card, planner: { preset: "slow" } }, /field planner.preset/],
+      [
+        { ...card, planner: { proposal: "policy" } },
+        /field files: does not list policy.onnx, which planner.proposal "policy" needs/,
+      ],
     ];
     for (const [bad, message] of cases) {
       Deno.writeTextFileSync(`${tmp}/model.json`, JSON.stringify(bad));

@@ -81,3 +81,13 @@ Deno.test("cardPreset(): a card without a planner gets the default preset; descr
     "MPPI (temperature 0.5) 64 samples x 4 iterations, horizon 5, execute 1",
   );
 });
+
+Deno.test("resolvePlanner(): proposal 'policy' travels with the preset; 'none' or a preset without it has no key", () => {
+  const p = resolvePlanner({ preset: "wide", proposal: "policy" });
+  assert.equal(p.proposal, "policy");
+  assert.equal(resolvePlanner({ samples: 20 }, p).proposal, "policy", "a card's proposal stays under overrides");
+  assert.equal("proposal" in resolvePlanner({ proposal: "none" }, p), false, "a request can turn it off");
+  assert.deepEqual(resolvePlanner({ preset: "wide", proposal: "none" }), resolvePlanner({ preset: "wide" }));
+  assert.match(describePlanner(p), /execute 5, from the proposal policy$/);
+  assert.equal(PlannerOptions.safeParse({ proposal: "demo" }).success, false);
+});

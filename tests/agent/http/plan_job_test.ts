@@ -55,6 +55,13 @@ Deno.test("toPlanJob(): options that do not fit each other are a 400 naming plan
     "planner.execute",
     /execute 20 must not exceed horizon 1/,
   );
+  refused(
+    () => toPlanJob(request({ planner: { proposal: "policy" } }), card, 0),
+    "planner.proposal",
+    /wall\/fp32 has no proposal policy \(policy\.onnx\)/,
+    422,
+  );
+  assert.equal(toPlanJob(request({ planner: { proposal: "none" } }), card, 0).preset.proposal, undefined);
   // MPPI has no elites: a topk it does not use is no error.
   assert.equal(
     toPlanJob(request({ planner: { method: "mppi", samples: 8, topk: 50 } }), card, 0).preset.method,

@@ -5,6 +5,7 @@ import {
   DeadlineError,
   planLatent,
   type PlanTrace,
+  proposalStart,
   ROLLOUT_CHUNK,
   toEnvActions,
   worldModelPlanner,
@@ -14,6 +15,7 @@ import { resolvePlanner } from "../../../model/planner_options.ts";
 import { Rng } from "../../../lib/rng.ts";
 import { evaluationEpisode, observe } from "../../../tasks/evaluation.ts";
 import { getTask } from "../../../tasks/registry.ts";
+import { modelWithToyPolicy } from "../../_onnx_graphs.ts";
 
 const model = await WorldModel.load("models/wall/fp32", { threads: 1 });
 const wall = getTask("wall");
@@ -77,4 +79,47 @@ Deno.test("worldModelPlanner(): H env-unit actions, a shifted warm start, and on
   assert.equal(traces.length, 2);
   assert.equal(traces[0].history.length, 3);
   assert.notDeepEqual(r2.actions, r1.actions, "the warm start changes the search");
+});
+
+Deno.test("proposalStart(): the warm start's steps planned before, then the policy's plan, zeros past its horizon", () => {
+  const policy = Float32Array.from([1, 2, 3, 4]), warm = Float32Array.from([9, 8, 7, 0, 0, 0]);
+  assert.deepEqual([...proposalStart(policy, 6, 3, warm)], [9, 8, 7, 4, 0, 0]);
+  assert.deepEqual([...proposalStart(policy, 6, 3)], [1, 2, 3, 4, 0, 0], "no warm start: the policy's plan");
+  assert.deepEqual([...proposalStart(policy, 6, 6, warm)], [1, 2, 3, 4, 0, 0], "all of the warm start executed");
+});
+
+Deno.test("planLatent() with proposal 'policy' starts the search from the policy's plan for this frame and goal", async () => {
+  const toy = modelWithToyPolicy("models/wall/fp32");
+  try {
+    const m = await WorldModel.load(toy.dir, { threads: 1 });
+    const { start, goal, p0, pg } = await pair(3);
+    const plan = await m.propose(start, p0, goal);
+    const { global_dim: G, proprio_dim: P, action_dim: A } = m.card, L = toy.H * A;
+    for (const j of [0, 7, L - 1]) { // the graph's own arithmetic, in TypeScript
+      let want = toy.b[j];
+      for (let g = 0; g < G; g++) want += (goal.global[g] - start.global[g]) * toy.W[g * L + j];
+      for (let p = 0; p < P; p++) want += p0[p] * toy.V[p * L + j];
+      assert.ok(Math.abs(plan[j] - want) < 1e-4, `action ${j}: ${plan[j]} vs ${want}`);
+    }
+    // With no spread, every sample is the start: the plan returned is the policy's, clipped to the bounds.
+    const still = resolvePlanner({ preset: "fast", samples: 2, topk: 1, iterations: 1, proposal: "policy" });
+    still.sampler.initStd = 0;
+    const r = await planLatent(m, start, p0, goal, pg, still, new Rng(1));
+    const low = m.card.action_low.map((v, i) => (v - m.card.action_mean[i]) / m.card.action_std[i]);
+    const high = m.card.action_high.map((v, i) => (v - m.card.action_mean[i]) / m.card.action_std[i]);
+    for (let j = 0; j < L; j++) {
+      const want = Math.min(high[j % A], Math.max(low[j % A], plan[j]));
+      assert.ok(Math.abs(r.plan[j] - want) < 1e-6, `step ${j}`);
+    }
+    const { proposal: _, ...none } = still;
+    const z = await planLatent(m, start, p0, goal, pg, none, new Rng(1));
+    assert.ok(z.plan.every((v) => v === 0), "without the proposal the search starts from zeros");
+    await assert.rejects(
+      () => planLatent(model, start, p0, goal, pg, still, new Rng(1)),
+      /no proposal policy/,
+      "a model without policy.onnx cannot start from one",
+    );
+  } finally {
+    Deno.removeSync(toy.dir, { recursive: true });
+  }
 });
