@@ -10,13 +10,13 @@ reference.json and parity tests still hold.
 import argparse
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .distance_head import DistanceGraph, DistanceHead
+from .export import copy_model_with
 
 
 def reference(head: Path, enc_out: dict) -> dict:
@@ -47,13 +47,7 @@ def attach(model: Path, head: Path, out: Path, weights: dict, variant: str | Non
         origin = card.get("quantization", {}).get("from", {}).get("files", {}).get("encoder.onnx", {}).get("sha256")
         if trained_on["files"]["encoder.onnx"]["sha256"] not in (enc, origin):
             raise SystemExit(f"{head} was trained on the latents of another encoder than {model}'s")
-    out.mkdir(parents=True, exist_ok=True)
-    for f in card["files"]:
-        if (model / f).resolve() != (out / f).resolve():
-            shutil.copyfile(model / f, out / f)
-    shutil.copyfile(head / "distance.onnx", out / "distance.onnx")
-    data = (out / "distance.onnx").read_bytes()
-    card["files"]["distance.onnx"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    copy_model_with(model, card, out, {"distance.onnx": head / "distance.onnx"})
     if "reference.json" in card["files"]:  # the head's own outputs on the encoder's reference latents
         ref = json.loads((out / "reference.json").read_text())
         ref["distance"] = reference(head, ref["encoder"]["outputs"])

@@ -58,6 +58,18 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def copy_model_with(model: Path, card: dict, out: Path, extra: dict[str, Path]) -> None:
+    """Copy the files `card` lists from `model` to `out` (skipped where they are the same file: in place), add
+    `extra` (name -> source file) and list each in `card` with its sha256 and size."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in card["files"]:
+        if (model / f).resolve() != (out / f).resolve():
+            shutil.copyfile(model / f, out / f)
+    for name, src in extra.items():
+        shutil.copyfile(src, out / name)
+        card["files"][name] = {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size}
+
+
 class CheckpointEncoder:
     """The encoder from a torch checkpoint: exported here with the predictor's global_scale and pooling."""
 

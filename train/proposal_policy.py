@@ -16,10 +16,8 @@ encoder.onnx on a few frames, and are cached next to the data as `dataset_latent
 prints every few seconds, checkpoints every minute; rerunning with the same --out resumes.
 """
 import argparse
-import hashlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from torch import nn
 
 from .distance_head import OPSET, encode_frames
 from .encoder import Frames
+from .export import copy_model_with, sha256
 from .landscape import load_encoder
 from .loop import Budget, optimizer_step, progress_line, warmup_lr
 from .train_predictor import dataset_proprio, encode_all
@@ -136,12 +135,7 @@ def attach(model: Path, run: Path, out: Path) -> dict:
     policy, st = load_policy(run, card)
     if st["encoder_sha256"] != card["files"]["encoder.onnx"]["sha256"]:
         raise SystemExit(f"{run} was trained on the latents of another encoder than {model}'s")
-    out.mkdir(parents=True, exist_ok=True)
-    for f in card["files"]:
-        if (model / f).resolve() != (out / f).resolve():
-            shutil.copyfile(model / f, out / f)
-    shutil.copyfile(run / "policy.onnx", out / "policy.onnx")
-    files = ["policy.onnx"]
+    copy_model_with(model, card, out, {"policy.onnx": run / "policy.onnx"})
     if "reference.json" in card["files"]:
         ref = json.loads((out / "reference.json").read_text())
         g = ref["encoder"]["outputs"]["global"]
@@ -153,10 +147,8 @@ def attach(model: Path, run: Path, out: Path) -> dict:
         flat = lambda t: {"shape": list(t.shape), "data": t.reshape(-1).tolist()}  # noqa: E731
         ref["policy"] = {"inputs": {k: flat(v) for k, v in inputs.items()}, "outputs": {"actions": flat(act)}}
         (out / "reference.json").write_text(json.dumps(ref))
-        files.append("reference.json")
-    for f in files:
-        data = (out / f).read_bytes()
-        card["files"][f] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        card["files"]["reference.json"] = {"sha256": sha256(out / "reference.json"),
+                                           "bytes": (out / "reference.json").stat().st_size}
     card["planner"] = {**card.get("planner", {}), "proposal": "policy"}
     G, P, A, H = card["global_dim"], card["proprio_dim"], card["action_dim"], st["horizon"]
     card.setdefault("tensors", {})["policy"] = {
