@@ -273,13 +273,14 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
           proprio: card.objective.proprio,
           distance: card.objective.distance,
         },
-        planner: (({ method, sampler: { horizon, samples, topk, iterations }, execute }) => ({
+        planner: (({ method, sampler: { horizon, samples, topk, iterations }, execute, proposal }) => ({
           method: method ?? "cem",
           horizon,
           samples,
           topk,
           iterations,
           execute,
+          proposal: proposal ?? "none",
         }))(cardPreset(card)),
         bytes: Object.entries(card.files).filter(([f]) => f.endsWith(".onnx")).reduce((a, [, f]) => a + f.bytes, 0),
         quantization: quantizationSummary(card.quantization),

@@ -6,7 +6,7 @@
  * they become the document's components, referenced where they are used.
  */
 import * as z from "zod";
-import { PLANNER_METHODS, PlannerOptions } from "../../model/planner_options.ts";
+import { PLANNER_METHODS, PlannerOptions, PROPOSALS } from "../../model/planner_options.ts";
 
 /** The named shapes of the API; openapi.ts turns them into components. */
 export const API = z.registry<{ id: string }>();
@@ -169,6 +169,7 @@ export const ModelInfo = named(
       topk: z.number().int(),
       iterations: z.number().int(),
       execute: z.number().int(),
+      proposal: z.enum(PROPOSALS).describe("policy: the search starts from the model's proposal policy"),
     }).describe("the planner a request that names no preset gets"),
     bytes: z.number().int(),
     quantization: z.record(z.string(), z.unknown()).nullable(),

@@ -171,6 +171,8 @@ const BAD: [string, unknown, number, string][] = [
     "observation.proprio.0",
   ],
   ["an unknown planner key", body({ planner: { sample: 2000 } }), 400, "planner.sample"],
+  ["a proposal policy wall's model has not", body({ planner: { proposal: "policy" } }), 422, "planner.proposal"],
+  ["an unknown proposal", body({ planner: { proposal: "demo" } }), 400, "planner.proposal"],
   ["an unknown top-level key", body({ seeds: 3 }), 400, "seeds"],
   [
     "an image with both png and rgb keys",
@@ -308,6 +310,7 @@ Deno.test("a request that names no variant gets the task's served default", asyn
     topk: 8,
     iterations: 3,
     execute: 1,
+    proposal: "none",
   });
   // The contract names each number of an action and of the proprio, with its unit.
   assert.deepEqual(list.models[0].proprio_names.map((d: { name: string }) => d.name), ["x", "y"]);
@@ -329,7 +332,15 @@ Deno.test("a request that names no preset plans with the model's own planner (mo
     const named = await post(a, body());
     assert.equal(named.json.control.execute, 1, "a named preset wins");
     const listed = (await (await a.request("/v1/models")).json()).models[0].planner;
-    assert.deepEqual(listed, { method: "cem", horizon: 5, samples: 16, topk: 4, iterations: 2, execute: 3 });
+    assert.deepEqual(listed, {
+      method: "cem",
+      horizon: 5,
+      samples: 16,
+      topk: 4,
+      iterations: 2,
+      execute: 3,
+      proposal: "none",
+    });
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -412,12 +423,20 @@ Deno.test("the OpenAPI document's example request is one the server answers with
   assert.equal(r.status, 200, JSON.stringify(r.json));
 });
 
-Deno.test("GET /v1/models says what a model does not yet do: pusht's 96-px model, its wide planner and its limitation", async () => {
+Deno.test("GET /v1/models says what a model does not yet do: pusht's 96-px model, its wide planner from its policy, its limitation", async () => {
   const pusht = await WorldModel.load("models/pusht/fp32", { threads: 1 });
   const a = createApp({ models: new Map([["pusht/fp32", pusht]]), isReady: () => true, log: quiet });
   const [m] = (await (await a.request("/v1/models")).json()).models;
   assert.equal(m.image_size, 96);
-  assert.deepEqual(m.planner, { method: "icem", horizon: 5, samples: 150, topk: 8, iterations: 6, execute: 5 });
+  assert.deepEqual(m.planner, {
+    method: "icem",
+    horizon: 5,
+    samples: 150,
+    topk: 8,
+    iterations: 6,
+    execute: 5,
+    proposal: "policy",
+  });
   assert.match(m.limitation, /^Not yet a working default: 0\.\d\d \/ 0\.\d\d success .* DINO-WM's 0\.90/);
   assert.equal((await (await app().request("/v1/models")).json()).models[0].limitation, null, "wall's has none");
 });
