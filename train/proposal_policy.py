@@ -26,7 +26,6 @@ import torch
 from torch import nn
 
 from .distance_head import OPSET, encode_frames
-from .encoder import Frames
 from .export import copy_model_with, sha256
 from .landscape import load_encoder
 from .loop import Budget, optimizer_step, progress_line, warmup_lr
@@ -194,15 +193,18 @@ def main() -> None:
     torch.manual_seed(args.seed)
     out.mkdir(parents=True, exist_ok=True)
     card = json.loads((model / "model.json").read_text())
-    data = Frames(args.data, args.episodes)
-    n = args.episodes or data.N
-    glo = card_latents(data.folders, model, Path(args.encoder), n).reshape(data.N, data.T1, -1)
+    # Only actions, proprio and the cached latents are read: the frames are encoded (once) by card_latents.
+    folders, n = [Path(f) for f in args.data.split(",") if f], args.episodes  # n: episodes per folder (None: all)
+    glo = card_latents(folders, model, Path(args.encoder), n)  # (N, T+1, G)
+    env_actions = torch.from_numpy(np.concatenate([np.load(f / "actions.npy", mmap_mode="r")[:n] for f in folders]))
     a_mean, a_std = torch.tensor(card["action_mean"]), torch.tensor(card["action_std"])
     p_mean, p_std = torch.tensor(card["proprio_mean"]), torch.tensor(card["proprio_std"])
     fs, A = card["frameskip"], card["env_action_dim"]
-    actions = (data.actions - a_mean[:A]) / a_std[:A]  # (N, T, A) env actions, z-scored as the planner's
-    proprio = (dataset_proprio(data.folders, n).float() - p_mean) / p_std  # (N, T+1, P)
-    train_n = data.N - args.holdout
+    actions = (env_actions.float() - a_mean[:A]) / a_std[:A]  # (N, T, A) env actions, z-scored as the planner's
+    proprio = (dataset_proprio(folders, n).float() - p_mean) / p_std  # (N, T+1, P)
+    if not len(glo) == len(actions) == len(proprio):
+        raise SystemExit(f"{args.data}: latents, actions and proprio hold different numbers of episodes")
+    train_n = len(actions) - args.holdout
     win = GoalWindows(glo[:train_n], proprio[:train_n], actions[:train_n], fs, args.horizon, args.max_goal)
     held = GoalWindows(glo[train_n:], proprio[train_n:], actions[train_n:], fs, args.horizon, args.max_goal)
 
