@@ -73,11 +73,14 @@ export const ModelCardSchema = z.object({
   /**
    * Planning cost weights; `mode` "last" scores the final predicted frame (DINO-WM), "all" every step.
    * `distance` weighs the L2 in the space of `distance.onnx`, a head over the latents trained to chain
-   * temporal distances across trajectories (train/distance_head.py).
+   * temporal distances across trajectories (train/distance_head.py). `global_weights` (one per global
+   * dimension, default all 1) weighs each squared difference of the global term, so the agent's own body can
+   * count for less than the objects it moves (train/body_weights.py).
    */
   objective: z.object({
     patch: z.number().min(0),
     global: z.number().min(0),
+    global_weights: z.array(z.number().min(0).max(1e6)).optional(),
     proprio: z.number().min(0),
     distance: z.number().min(0).default(0),
     mode: z.enum(["last", "all"]).default("last"),
@@ -143,6 +146,14 @@ export const ModelCardSchema = z.object({
       if (!(e instanceof PlannerOptionsError)) throw e;
       ctx.addIssue({ code: "custom", path: ["planner", e.field], message: e.message });
     }
+  }
+  const gw = c.objective.global_weights;
+  if (gw && gw.length !== c.global_dim) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["objective", "global_weights"],
+      message: `must list ${c.global_dim} numbers (global_dim), got ${gw.length}`,
+    });
   }
   if (c.objective.distance > 0 && !c.files["distance.onnx"]) {
     issue("files", "does not list distance.onnx, which objective.distance > 0 needs");

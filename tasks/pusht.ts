@@ -206,6 +206,15 @@ function drawT(c: Canvas, x: number, y: number, angle: number, color: readonly [
   for (const poly of tPolygons(x, y, angle)) c.polygon(poly, color);
 }
 
+/** The success rule's three terms, each in units of its tolerance. */
+function distanceParts(state: ArrayLike<number>, goal: ArrayLike<number>): Record<string, number> {
+  return {
+    agent: Math.hypot(state[0] - goal[0], state[1] - goal[1]) / PUSHT.successPos,
+    block: Math.hypot(state[2] - goal[2], state[3] - goal[3]) / PUSHT.successPos,
+    angle: Math.abs(wrapAngle(state[4] - goal[4])) / PUSHT.successAngle,
+  };
+}
+
 export const pusht: Task = {
   ...TASK_SPECS.pusht,
   successRule:
@@ -268,12 +277,10 @@ export const pusht: Task = {
       Math.abs(wrapAngle(state[4] - goal[4])) < PUSHT.successAngle;
   },
   distance(state, goal) {
-    return Math.hypot(
-      Math.hypot(state[0] - goal[0], state[1] - goal[1]) / PUSHT.successPos,
-      Math.hypot(state[2] - goal[2], state[3] - goal[3]) / PUSHT.successPos,
-      wrapAngle(state[4] - goal[4]) / PUSHT.successAngle,
-    );
+    const p = distanceParts(state, goal);
+    return Math.hypot(p.agent, p.block, p.angle);
   },
+  distanceParts,
   oracleCost(s, g) {
     // Two stages. While the block is off, the agent is drawn to the block (it has to push it) rather
     // than to its own goal: with the agent's goal in the cost (at a quarter, as before), plans parked

@@ -56,6 +56,8 @@ export interface Task extends TaskSpec {
    * (success roughly when < 1); used by the oracle planner and for metrics.
    */
   distance(state: ArrayLike<number>, goal: ArrayLike<number>): number;
+  /** The terms `distance` combines, each in units of its own tolerance, where it has several (pusht). */
+  distanceParts?(state: ArrayLike<number>, goal: ArrayLike<number>): Record<string, number>;
   /**
    * The final-state cost a planner over the true simulator minimises (the oracle), when it should
    * differ from `distance` (pusht: fix the block before the agent).

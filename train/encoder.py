@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from dataclasses import asdict
 
 from .loop import Budget, optimizer_step, progress_line, warmup_lr
-from .vit import Encoder, EncoderConfig, cell_centres, save_checkpoint
+from .vit import KP_SUB, Encoder, EncoderConfig, cell_centres, save_checkpoint
 
 
 class Frames:
@@ -308,14 +308,17 @@ class KeypointLoss(nn.Module):
     (for 96-px frames) plus two coordinate channels, through a few convolutions. The decoder is
     training's only; the encoder keeps the keypoints. Pixels that differ from the dataset's median
     frame (what moves: pusht's agent is ~10 pixels of 2,304) weigh `foreground` times the rest, so
-    a small object is not left to the last few thousandths of the loss."""
+    a small object is not left to the last few thousandths of the loss. `sharp` weighs each heatmap's
+    spatial variance: a spread heatmap's expectation is the centre of everything it covers (pusht's block
+    points sat near the T's middle, where turning the T by ~120 deg barely moves them), a peaked one is a
+    single part of the object (issue 39)."""
 
     def __init__(self, cfg: EncoderConfig, data: Frames | None = None, sigma: float = 0.06, width: int = 64,
-                 foreground: float = 10.0):
+                 foreground: float = 10.0, sharp: float = 0.0):
         super().__init__()
         if not cfg.keypoints:
             raise ValueError("the keypoints objective needs --keypoints K > 0")
-        self.side, self.sigma, self.foreground = cfg.image_size // 4, sigma, foreground
+        self.side, self.sigma, self.foreground, self.sharp = cfg.image_size // 4, sigma, foreground, sharp
         K, w = cfg.keypoints, width
         self.decoder = nn.Sequential(
             nn.Conv2d(K + 2, w, 3, padding=1), nn.GELU(),
@@ -350,7 +353,7 @@ class KeypointLoss(nn.Module):
     def forward(self, enc: Encoder, data: Frames, B: int, g: torch.Generator) -> tuple[torch.Tensor, dict]:
         e, t = data.sample_steps(B, g)
         frames = data.obs[e, t]
-        _, kp = enc(frames)
+        tokens, kp = enc(frames)
         target = self.half(frames.to(kp.device))
         moving = ((target - self.background).abs().sum(1, keepdim=True) > 0.1).float()
         weight = 1 + (self.foreground - 1) * moving
@@ -358,7 +361,17 @@ class KeypointLoss(nn.Module):
         loss = (weight * err).sum() / (weight.sum() * 3)
         spread = kp.view(B, -1, 2).std(0).mean()  # how far the keypoints move across the batch
         moving_err = (err * moving).sum().item() / max(moving.sum().item() * 3, 1)
-        return loss, {"recon": err.mean().item(), "moving": moving_err, "spread": spread.item()}
+        parts = {"recon": err.mean().item(), "moving": moving_err, "spread": spread.item()}
+        if self.sharp:
+            var = heatmap_variance(enc.keypoint_heatmaps(tokens), enc.kp_grid, kp.view(B, -1, 2)).mean()
+            loss = loss + self.sharp * var
+            parts["variance"] = var.item()
+        return loss, parts
+
+
+def heatmap_variance(heat: torch.Tensor, grid: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """(B, K, M) heatmaps over (M, 2) cell centres with expectations (B, K, 2) -> (B, K) spatial variances."""
+    return (heat * ((grid.unsqueeze(0).unsqueeze(0) - mean.unsqueeze(2)) ** 2).sum(-1)).sum(-1)
 
 
 class TemporalDistanceLoss(nn.Module):
@@ -385,6 +398,28 @@ class TemporalDistanceLoss(nn.Module):
         return loss, {"d_over_k": (d / (self.scale * k.float())).mean().item()}
 
 
+def grow_keypoints(enc: Encoder, state: dict, config: dict, name: str) -> None:
+    """Load `state` (an encoder of `config`) into `enc`; where `enc` has more keypoints and is otherwise the
+    same, the first ones keep their trained heatmap rows and the new ones start untrained (a finer
+    bottleneck without training the backbone again)."""
+    want = asdict(enc.cfg)
+    if config == want:
+        enc.load_state_dict(state)
+        return
+    same = {k: v for k, v in config.items() if k not in ("keypoints", "global_dim")}
+    if same != {k: v for k, v in want.items() if k not in ("keypoints", "global_dim")} or \
+            not config.get("keypoints") or config["keypoints"] > enc.cfg.keypoints:
+        raise SystemExit(f"--init {name} has config {config}, this run {want} (only more keypoints may differ)")
+    rows = config["keypoints"] * KP_SUB**2  # kp rows are keypoint-major: keypoint k owns rows k*9 .. k*9+8
+    grown = enc.state_dict()
+    for k, v in state.items():
+        if k.startswith("kp."):
+            grown[k][:rows] = v
+        else:
+            grown[k] = v
+    enc.load_state_dict(grown)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="dataset folder(s) written by `deno task dataset`, comma-separated")
@@ -396,7 +431,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--episodes", type=int, default=None, help="use only the first N episodes")
-    ap.add_argument("--init", help="start from this encoder checkpoint's weights (same config)")
+    ap.add_argument("--sharp", type=float, default=0.0,
+                    help="keypoints: weight of each heatmap's spatial variance (peaked heatmaps, one part each)")
+    ap.add_argument("--init", help="start from this encoder checkpoint's weights (same config, or fewer "
+                    "--keypoints: those keep their heatmaps, the new ones start untrained)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is present")
@@ -415,14 +453,12 @@ def main() -> None:
                         heads=args.heads, keypoints=args.keypoints,
                         global_dim=2 * args.keypoints if args.keypoints else args.global_dim)
     enc = Encoder(cfg).to(args.device)
-    if args.init:
+    if args.init and not (out / "encoder.pt").exists():
         init = torch.load(args.init, weights_only=False, map_location=args.device)
-        if init["config"] != asdict(cfg):
-            raise SystemExit(f"--init {args.init} has config {init['config']}, this run {asdict(cfg)}")
-        enc.load_state_dict(init["model"])
+        grow_keypoints(enc, init["model"], init["config"], args.init)
     loss_fn = {"sfa": lambda: SfaLoss(cfg, data.actions.shape[-1]), "hilp": lambda: HilpLoss(enc),
                "tdist": lambda: TemporalDistanceLoss(), "dino": lambda: DinoIbotLoss(enc),
-               "sigreg": lambda: SigregLoss(cfg, data.actions.shape[-1]), "keypoints": lambda: KeypointLoss(cfg, data),
+               "sigreg": lambda: SigregLoss(cfg, data.actions.shape[-1]), "keypoints": lambda: KeypointLoss(cfg, data, sharp=args.sharp),
                "random": lambda: None}[args.objective]()
     if loss_fn is not None:
         loss_fn.to(args.device)

@@ -161,7 +161,15 @@ export const ModelInfo = named(
     proprio_names: z.array(Dim).nullable().describe("each proprio number"),
     action_low: z.array(z.number()).describe("per env action number"),
     action_high: z.array(z.number()),
-    objective: z.object({ patch: z.number(), global: z.number(), proprio: z.number(), distance: z.number() }),
+    objective: z.object({
+      patch: z.number(),
+      global: z.number(),
+      proprio: z.number(),
+      distance: z.number(),
+      global_weights: z.array(z.number()).nullable().describe(
+        "weight of each global dimension's squared difference (null: all 1); the agent's body may weigh less",
+      ),
+    }),
     planner: z.object({
       method: z.enum(PLANNER_METHODS),
       horizon: z.number().int(),

@@ -189,3 +189,14 @@ Deno.test("reacher: the mass matrix is symmetric positive definite (torque does 
     assert.ok(a1 > 0 && b2 > 0, `q2 ${q2}: ${a1}, ${b2}`);
   }
 });
+
+Deno.test("pusht: distanceParts are the success rule's terms in tolerances, and distance combines them", () => {
+  const t = getTask("pusht");
+  const goal = [100, 100, 200, 200, 0.1, 0, 0],
+    state = [110, 100, 200, 240, 0.1 + Math.PI / 9 * 0.5 + 2 * Math.PI, 0, 0];
+  const p = t.distanceParts!(state, goal);
+  assert.ok(Math.abs(p.agent - 0.5) < 1e-12 && Math.abs(p.block - 2) < 1e-12, JSON.stringify(p));
+  assert.ok(Math.abs(p.angle - 0.5) < 1e-9, `the angle wraps: ${p.angle}`);
+  assert.ok(Math.abs(t.distance(state, goal) - Math.hypot(0.5, 2, 0.5)) < 1e-9);
+  assert.equal(getTask("wall").distanceParts, undefined);
+});

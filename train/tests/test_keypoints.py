@@ -100,3 +100,52 @@ def test_keypoint_encoder_exports_to_onnx_with_the_same_keypoints(tmp_path):
                    for a in n.attribute if a.name == "value"})
     grid_shape = (enc.kp_grid.shape[0], 2)
     assert not [n for n in model.graph.node if n.op_type == "MatMul" and any(consts.get(i) == grid_shape for i in n.input)]
+
+
+def test_growing_keypoints_keeps_the_trained_ones_and_refuses_other_changes():
+    from dataclasses import asdict
+
+    from train.encoder import grow_keypoints
+
+    torch.manual_seed(0)
+    old = Encoder(EncoderConfig(**KP)).eval()
+    torch.manual_seed(1)
+    new = Encoder(EncoderConfig(**{**KP, "keypoints": 5, "global_dim": 10})).eval()
+    grow_keypoints(new, old.state_dict(), asdict(old.cfg), "old.pt")
+    img = torch.randint(0, 256, (4, 32, 32, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        (t_old, g_old), (t_new, g_new) = old(img), new(img)
+    torch.testing.assert_close(t_new, t_old)  # the backbone is the trained one
+    torch.testing.assert_close(g_new[:, :6], g_old)  # its 3 keypoints land where they did
+    assert not torch.allclose(g_new[:, 6:], g_old[:, :4]), "the 2 new keypoints are their own"
+    for change in ({"dim": 64}, {"keypoints": 2, "global_dim": 4}):
+        other = Encoder(EncoderConfig(**{**KP, **change}))
+        with pytest.raises(SystemExit, match="only more keypoints may differ"):
+            grow_keypoints(other, old.state_dict(), asdict(old.cfg), "old.pt")
+    same = Encoder(EncoderConfig(**KP))
+    grow_keypoints(same, old.state_dict(), asdict(old.cfg), "old.pt")  # an equal config loads as before
+    torch.testing.assert_close(same(img)[1], g_old)
+
+
+def test_the_sharp_term_is_each_heatmaps_spatial_variance():
+    from train.encoder import heatmap_variance
+
+    grid = keypoint_grid(4)  # 16 cells
+    peaked = torch.zeros(1, 2, 16)
+    peaked[0, 0, 5] = 1.0
+    peaked[0, 1, [0, 15]] = 0.5  # two opposite corners: its expectation is the centre, far from either
+    mean = (peaked.unsqueeze(-1) * grid).sum(2)
+    var = heatmap_variance(peaked, grid, mean)
+    assert var[0, 0].item() == 0.0
+    np.testing.assert_allclose(var[0, 1].item(), 2 * 0.75**2, rtol=1e-6)  # (0.75^2 + 0.75^2) from each corner
+    enc = Encoder(EncoderConfig(**KP))
+    frames = type("F", (), {})()
+    frames.obs = torch.randint(0, 256, (2, 4, 32, 32, 3), dtype=torch.uint8)
+    frames.N, frames.T1 = 2, 4
+    frames.sample_steps = lambda B, g: (torch.randint(0, 2, (B,), generator=g), torch.randint(0, 4, (B,), generator=g))
+    plain, sharp = KeypointLoss(enc.cfg), KeypointLoss(enc.cfg, sharp=0.5)
+    sharp.decoder.load_state_dict(plain.decoder.state_dict())
+    l0, p0 = plain(enc, frames, 4, torch.Generator().manual_seed(0))
+    l1, p1 = sharp(enc, frames, 4, torch.Generator().manual_seed(0))
+    assert "variance" not in p0 and p1["variance"] > 0
+    np.testing.assert_allclose(l1.item(), l0.item() + 0.5 * p1["variance"], rtol=1e-5)
