@@ -200,7 +200,8 @@ export class WorldModel {
 
   /**
    * Planning cost of predicted frames against the goal (batch 1):
-   * w_patch * MSE(tokens) + w_global * sqrt(sum_i global_weights_i (global - goal)_i^2) + w_proprio * MSE(proprio).
+   * w_patch * MSE(tokens) + w_global * ||M (global - goal)||_2 + w_proprio * MSE(proprio), M the card's
+   * `global_metric` (identity where it has none).
    */
   cost(
     pred: { tokens: Float32Array; global: Float32Array; proprio: Float32Array },
@@ -209,11 +210,21 @@ export class WorldModel {
     samples: number,
   ): Float64Array {
     const { tokens: N, latent_dim: D, global_dim: G, proprio_dim: P, objective: w } = this.card;
-    const ND = N * D, J = new Float64Array(samples), gw = w.global_weights ?? new Array<number>(G).fill(1);
+    const ND = N * D, J = new Float64Array(samples), M = w.global_metric, diff = new Float64Array(G);
     for (let s = 0; s < samples; s++) {
       let patch = 0, glob = 0, prop = 0;
       if (w.patch) { for (let i = 0; i < ND; i++) patch += (pred.tokens[s * ND + i] - goal.tokens[i]) ** 2; }
-      if (w.global) { for (let i = 0; i < G; i++) glob += gw[i] * (pred.global[s * G + i] - goal.global[i]) ** 2; }
+      if (w.global) {
+        for (let i = 0; i < G; i++) diff[i] = pred.global[s * G + i] - goal.global[i];
+        for (let k = 0; k < G; k++) {
+          let v = diff[k];
+          if (M) {
+            v = 0;
+            for (let i = 0; i < G; i++) v += M[k][i] * diff[i];
+          }
+          glob += v * v;
+        }
+      }
       if (w.proprio) { for (let i = 0; i < P; i++) prop += (pred.proprio[s * P + i] - goalProprio[i]) ** 2; }
       J[s] = w.patch * patch / ND + w.global * Math.sqrt(glob) + w.proprio * prop / P;
     }

@@ -73,14 +73,14 @@ export const ModelCardSchema = z.object({
   /**
    * Planning cost weights; `mode` "last" scores the final predicted frame (DINO-WM), "all" every step.
    * `distance` weighs the L2 in the space of `distance.onnx`, a head over the latents trained to chain
-   * temporal distances across trajectories (train/distance_head.py). `global_weights` (one per global
-   * dimension, default all 1) weighs each squared difference of the global term, so the agent's own body can
-   * count for less than the objects it moves (train/body_weights.py).
+   * temporal distances across trajectories (train/distance_head.py). `global_metric` (G rows of G numbers, M)
+   * makes the global term ||M (global - goal)||: the embedding whitened by its one-step changes, so a
+   * dimension counts by how many typical steps it is from the goal (train/step_metric.py; default identity).
    */
   objective: z.object({
     patch: z.number().min(0),
     global: z.number().min(0),
-    global_weights: z.array(z.number().min(0).max(1e6)).optional(),
+    global_metric: z.array(z.array(finite)).optional(),
     proprio: z.number().min(0),
     distance: z.number().min(0).default(0),
     mode: z.enum(["last", "all"]).default("last"),
@@ -147,12 +147,12 @@ export const ModelCardSchema = z.object({
       ctx.addIssue({ code: "custom", path: ["planner", e.field], message: e.message });
     }
   }
-  const gw = c.objective.global_weights;
-  if (gw && gw.length !== c.global_dim) {
+  const gm = c.objective.global_metric;
+  if (gm && (gm.length !== c.global_dim || gm.some((row) => row.length !== c.global_dim))) {
     ctx.addIssue({
       code: "custom",
-      path: ["objective", "global_weights"],
-      message: `must list ${c.global_dim} numbers (global_dim), got ${gw.length}`,
+      path: ["objective", "global_metric"],
+      message: `must be ${c.global_dim} rows of ${c.global_dim} numbers (global_dim)`,
     });
   }
   if (c.objective.distance > 0 && !c.files["distance.onnx"]) {

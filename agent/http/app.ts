@@ -272,7 +272,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
           global: card.objective.global,
           proprio: card.objective.proprio,
           distance: card.objective.distance,
-          global_weights: card.objective.global_weights ?? null,
+          global_metric: card.objective.global_metric ?? null,
         },
         planner: (({ method, sampler: { horizon, samples, topk, iterations }, execute, proposal }) => ({
           method: method ?? "cem",

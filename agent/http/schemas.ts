@@ -166,8 +166,8 @@ export const ModelInfo = named(
       global: z.number(),
       proprio: z.number(),
       distance: z.number(),
-      global_weights: z.array(z.number()).nullable().describe(
-        "weight of each global dimension's squared difference (null: all 1); the agent's body may weigh less",
+      global_metric: z.array(z.array(z.number())).nullable().describe(
+        "M of the global term ||M (global - goal)|| (null: identity): the embedding whitened by its one-step changes",
       ),
     }),
     planner: z.object({

@@ -9,7 +9,9 @@
  *
  *   deno run -A study/experiments/failure_kinds.ts --task pusht --model models/pusht/fp32 --seed 0 --episodes 50
  *
- * Prints a summary and, with --out, one JSON line per episode (its start, last and goal states too).
+ * Prints a summary and, with --out, one JSON line per episode (its start, last and goal states too). With
+ * `--rescore FILE` (such an --out file) it plays nothing: it scores those episodes' frames with this model's cost, to
+ * ask whether another encoder or metric would see the same failures.
  */
 import { parseFlags, runCli } from "../../lib/cli.ts";
 import { Progress } from "../../lib/progress.ts";
@@ -68,6 +70,18 @@ export function blindFailures(kinds: EpisodeKind[], share = 0.5): EpisodeKind[] 
   return kinds.filter((k) => !k.success && seenShare(k) < share);
 }
 
+/** Episodes of an earlier run (failure_kinds --out), their frames scored again with `model`'s cost. */
+export async function rescore(model: WorldModel, task: Task, file: string): Promise<EpisodeKind[]> {
+  const kinds: EpisodeKind[] = [];
+  for (const line of (await Deno.readTextFile(file)).split("\n")) {
+    if (!line.trim()) continue;
+    const k: EpisodeKind = JSON.parse(line);
+    const [cost, startCost] = await observedCost(model, task, [k.last, k.start], k.goal);
+    kinds.push({ ...k, cost, startCost });
+  }
+  return kinds;
+}
+
 if (import.meta.main) {
   await runCli(async () => {
     const f = parseFlags(Deno.args, {
@@ -80,9 +94,23 @@ if (import.meta.main) {
       backend: { type: "enum", values: ["web", "node"], default: "node" },
       threads: { type: "int", default: 1, min: 1, max: 64 },
       out: { type: "string", help: "JSON lines, one per episode" },
+      rescore: { type: "string", help: "an --out file: score its episodes' frames with this model, play nothing" },
     }, "failure_kinds.ts --task T --model DIR: which failures the model's latent cannot see");
     const task = getTask(f.task);
     const model = await WorldModel.load(f.model, { backend: f.backend, threads: f.threads });
+    if (f.rescore) {
+      const kinds = await rescore(model, task, f.rescore);
+      const failed = kinds.filter((k) => !k.success), shares = failed.map(seenShare).sort((a, b) => a - b);
+      console.log(JSON.stringify({
+        task: task.name,
+        model: f.model,
+        rescored: f.rescore,
+        failures: failed.length,
+        blind_failures: blindFailures(kinds).length,
+        seen_share: shares.map((v) => +v.toFixed(2)),
+      }));
+      return;
+    }
     const preset = plannerFromFlags(f, cardPreset(model.card));
     const last = new Map<number, Float64Array>();
     const bar = new Progress(`failure kinds ${task.name}`, f.episodes, "episodes");

@@ -180,10 +180,9 @@ Deno.test("WorldModel.cost = w_patch MSE(tokens) + w_global ||global - goal|| + 
   assert.ok(w.patch > 0 && w.proprio > 0 && w.global > 0, "reacher weighs every term, so each is checked");
 });
 
-Deno.test("WorldModel.cost weighs each global dimension's squared difference by objective.global_weights", async () => {
-  const model = await WorldModel.load("models/pusht/fp32", { threads: 1 });
+Deno.test("WorldModel.cost measures the global term through objective.global_metric: ||M (global - goal)||", async () => {
+  const model = await WorldModel.load("models/reacher/fp32", { threads: 1 });
   const c = model.card, ND = c.tokens * c.latent_dim, G = c.global_dim, P = c.proprio_dim;
-  assert.ok(c.objective.global > 0 && c.objective.patch === 0 && c.objective.proprio === 0, "pusht: global alone");
   const goal = { tokens: new Float32Array(ND), global: Float32Array.from({ length: G }, (_, i) => i), batch: 1 };
   // Sample 0 is off by 2 in the first global dimension, sample 1 by 1 in the last two.
   const pred = { tokens: new Float32Array(2 * ND), global: new Float32Array(2 * G), proprio: new Float32Array(2 * P) };
@@ -192,18 +191,20 @@ Deno.test("WorldModel.cost weighs each global dimension's squared difference by 
   pred.global[0] += 2;
   pred.global[2 * G - 1] += 1;
   pred.global[2 * G - 2] += 1;
-  const weights = Array.from({ length: G }, (_, i) => (i >= G - 2 ? 0.25 : 1));
-  const weighted = Object.create(model, {
-    card: { value: { ...c, objective: { ...c.objective, global_weights: weights } } },
-  });
-  const plain = Object.create(model, {
-    card: { value: { ...c, objective: { ...c.objective, global_weights: undefined } } },
-  });
-  const J = weighted.cost(pred, goal, new Float32Array(P), 2), J0 = plain.cost(pred, goal, new Float32Array(P), 2);
+  // M halves the last two dimensions and adds the first to the second.
+  const M = Array.from(
+    { length: G },
+    (_, k) => Array.from({ length: G }, (_, i) => (k === i ? (k >= G - 2 ? 0.5 : 1) : 0)),
+  );
+  M[1][0] = 1;
+  const objective = { ...c.objective, patch: 0, proprio: 0 };
+  const as = (o: typeof objective) => Object.create(model, { card: { value: { ...c, objective: o } } }) as WorldModel;
+  const plain = as(objective).cost(pred, goal, new Float32Array(P), 2);
+  const J = as({ ...objective, global_metric: M }).cost(pred, goal, new Float32Array(P), 2);
   const w = c.objective.global;
-  assert.ok(Math.abs(J0[0] - 2 * w) < 1e-6 && Math.abs(J0[1] - Math.SQRT2 * w) < 1e-6, `${J0}`);
-  assert.ok(Math.abs(J[0] - 2 * w) < 1e-6, `an object dimension keeps weight 1: ${J[0]}`);
-  assert.ok(Math.abs(J[1] - Math.sqrt(0.5) * w) < 1e-6, `the body's two dimensions weigh 0.25 each: ${J[1]}`);
+  assert.ok(Math.abs(plain[0] - 2 * w) < 1e-6 && Math.abs(plain[1] - Math.SQRT2 * w) < 1e-6, `${plain}`);
+  assert.ok(Math.abs(J[0] - Math.SQRT2 * 2 * w) < 1e-6, `(2, 2) after M: ${J[0]}`);
+  assert.ok(Math.abs(J[1] - Math.SQRT1_2 * w) < 1e-6, `(0.5, 0.5) after M: ${J[1]}`);
 });
 
 Deno.test("WorldModel.objective adds w_distance ||phi(pred) - phi(goal)|| through the distance head", async () => {

@@ -44,12 +44,15 @@ Deno.test("model.json is validated completely at load: a missing or malformed fi
       [{ ...card, planner: { horizon: 2, execute: 3 } }, /field planner.execute: execute 3 must not exceed horizon 2/],
       [{ ...card, planner: { preset: "slow" } }, /field planner.preset/],
       [
-        { ...card, objective: { ...card.objective, global_weights: [1, 0.5] } },
-        new RegExp(`field objective.global_weights: must list ${card.global_dim} numbers \\(global_dim\\), got 2`),
+        { ...card, objective: { ...card.objective, global_metric: [[1, 0], [0, 1]] } },
+        new RegExp(`field objective.global_metric: must be ${card.global_dim} rows of ${card.global_dim} numbers`),
       ],
       [
-        { ...card, objective: { ...card.objective, global_weights: new Array(card.global_dim).fill(-1) } },
-        /field objective.global_weights.0/,
+        {
+          ...card,
+          objective: { ...card.objective, global_metric: Array.from({ length: card.global_dim }, () => [1]) },
+        },
+        /field objective.global_metric: must be/,
       ],
       [
         { ...card, planner: { proposal: "policy" } },

@@ -302,8 +302,8 @@ Deno.test("a request that names no variant gets the task's served default", asyn
   assert.match(r2.json.error, /no model wall\/w4/);
   const list = await (await a.request("/v1/models")).json();
   assert.equal(list.models[0].default, true);
-  assert.deepEqual(Object.keys(list.models[0].objective), ["patch", "global", "proprio", "distance", "global_weights"]);
-  assert.equal(list.models[0].objective.global_weights, null, "wall weighs every global dimension alike");
+  assert.deepEqual(Object.keys(list.models[0].objective), ["patch", "global", "proprio", "distance", "global_metric"]);
+  assert.equal(list.models[0].objective.global_metric, null, "wall's global term is the plain L2");
   assert.deepEqual(list.models[0].planner, {
     method: "icem",
     horizon: 5,

@@ -2,7 +2,13 @@
 // and which failures count as ones the latent barely sees.
 import assert from "node:assert/strict";
 import { WorldModel } from "../../../agent/world_model.ts";
-import { blindFailures, type EpisodeKind, observedCost, seenShare } from "../../../study/experiments/failure_kinds.ts";
+import {
+  blindFailures,
+  type EpisodeKind,
+  observedCost,
+  rescore,
+  seenShare,
+} from "../../../study/experiments/failure_kinds.ts";
 import { evaluationEpisode } from "../../../tasks/evaluation.ts";
 import { getTask } from "../../../tasks/registry.ts";
 
@@ -34,4 +40,27 @@ Deno.test("blindFailures: a failure whose cost fell far more than its true dista
   assert.ok(Math.abs(seenShare(blind) - 0.25) < 1e-12); // 60% of the distance left, 15% of the cost
   assert.deepEqual(blindFailures([seen, blind, won]), [blind]);
   assert.deepEqual(blindFailures([seen, blind, won], 0.2), []);
+});
+
+Deno.test("rescore: an earlier run's episodes keep their states and get this model's costs", async () => {
+  const task = getTask("pusht"), model = await WorldModel.load("models/pusht/fp32", { threads: 1 });
+  const ep = evaluationEpisode(task, 0, 3), dir = await Deno.makeTempDir();
+  const k = {
+    episode: 3,
+    success: false,
+    distance: task.distance(ep.start, ep.goal),
+    startDistance: task.distance(ep.start, ep.goal),
+    cost: -1,
+    startCost: -1,
+    start: Array.from(ep.start),
+    last: Array.from(ep.start),
+    goal: Array.from(ep.goal),
+  };
+  await Deno.writeTextFile(`${dir}/kinds.jsonl`, JSON.stringify(k) + "\n\n");
+  const [again] = await rescore(model, task, `${dir}/kinds.jsonl`);
+  const [want] = await observedCost(model, task, [ep.start], ep.goal);
+  assert.ok(Math.abs(again.cost - want) < 1e-6 && again.startCost === again.cost, `${again.cost} vs ${want}`);
+  assert.deepEqual(again.goal, k.goal);
+  assert.ok(Math.abs(seenShare(again) - 1) < 1e-9, "a run that never moved shows all of its error");
+  await Deno.remove(dir, { recursive: true });
 });
