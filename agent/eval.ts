@@ -10,14 +10,36 @@
  */
 import { CliError, parseFlags, runCli } from "../lib/cli.ts";
 import { percentile } from "../lib/stats.ts";
-import { evaluate } from "../tasks/evaluation.ts";
+import { evaluate, type ProtocolOptions, type ProtocolResult } from "../tasks/evaluation.ts";
 import { Progress } from "../lib/progress.ts";
 import { getTask } from "../tasks/registry.ts";
-import { TASK_NAMES } from "../tasks/task.ts";
-import { cardPreset, describePlanner } from "../model/planner_options.ts";
+import { type Task, TASK_NAMES } from "../tasks/task.ts";
+import { cardPreset, describePlanner, type PlanPreset } from "../model/planner_options.ts";
 import { PLANNER_FLAGS, plannerFromFlags } from "./planner_flags.ts";
 import { worldModelPlanner } from "./planners/world_model_planner.ts";
 import { WorldModel } from "./world_model.ts";
+
+/** The fixed protocol through a loaded world model and a planner, with a progress line per episode. */
+export async function evaluateModel(
+  task: Task,
+  model: WorldModel,
+  preset: PlanPreset,
+  o: Pick<ProtocolOptions, "episodes" | "seed" | "budget" | "onState">,
+  label = `eval ${task.name}`,
+): Promise<ProtocolResult> {
+  if (model.card.task !== task.name) throw new CliError(`model is for task ${model.card.task}, not ${task.name}`);
+  const bar = new Progress(label, o.episodes, "episodes");
+  let hits = 0, done = 0;
+  return await evaluate(task, worldModelPlanner(model, preset), {
+    ...o,
+    execute: preset.execute,
+    imageSize: model.card.image_size,
+    onEpisode: (e) => {
+      if (e.successAt !== null) hits++;
+      bar.update(++done, `success ${hits}/${done}`);
+    },
+  });
+}
 
 if (import.meta.main) {
   await runCli(async () => {
@@ -33,21 +55,8 @@ if (import.meta.main) {
     }, "deno task eval --task T --model DIR: the fixed evaluation protocol through a world model");
     const task = getTask(f.task);
     const model = await WorldModel.load(f.model, { backend: f.backend, threads: f.threads });
-    if (model.card.task !== task.name) throw new CliError(`model is for task ${model.card.task}, not ${task.name}`);
     const preset = plannerFromFlags(f, cardPreset(model.card));
-    const bar = new Progress(`eval ${task.name}`, f.episodes, "episodes");
-    let hits = 0, done = 0;
-    const r = await evaluate(task, worldModelPlanner(model, preset), {
-      episodes: f.episodes,
-      seed: f.seed,
-      budget: f.budget,
-      execute: preset.execute,
-      imageSize: model.card.image_size,
-      onEpisode: (e) => {
-        if (e.successAt !== null) hits++;
-        bar.update(++done, `success ${hits}/${done}`);
-      },
-    });
+    const r = await evaluateModel(task, model, preset, { episodes: f.episodes, seed: f.seed, budget: f.budget });
     const ms = r.results.flatMap((e) => e.planMs);
     console.log(JSON.stringify({
       task: r.task,

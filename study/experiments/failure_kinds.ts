@@ -14,12 +14,11 @@
  * ask whether another encoder or metric would see the same failures.
  */
 import { parseFlags, runCli } from "../../lib/cli.ts";
-import { Progress } from "../../lib/progress.ts";
 import { cardPreset } from "../../model/planner_options.ts";
 import { PLANNER_FLAGS, plannerFromFlags } from "../../agent/planner_flags.ts";
-import { worldModelPlanner } from "../../agent/planners/world_model_planner.ts";
+import { evaluateModel } from "../../agent/eval.ts";
 import { WorldModel } from "../../agent/world_model.ts";
-import { evaluate, evaluationEpisode } from "../../tasks/evaluation.ts";
+import { evaluationEpisode } from "../../tasks/evaluation.ts";
 import { getTask } from "../../tasks/registry.ts";
 import type { Task } from "../../tasks/task.ts";
 
@@ -113,17 +112,12 @@ if (import.meta.main) {
     }
     const preset = plannerFromFlags(f, cardPreset(model.card));
     const last = new Map<number, Float64Array>();
-    const bar = new Progress(`failure kinds ${task.name}`, f.episodes, "episodes");
-    let done = 0;
-    const r = await evaluate(task, worldModelPlanner(model, preset), {
+    const r = await evaluateModel(task, model, preset, {
       episodes: f.episodes,
       seed: f.seed,
       budget: f.budget,
-      execute: preset.execute,
-      imageSize: model.card.image_size,
       onState: (s, i) => last.set(i, s.slice()),
-      onEpisode: () => bar.update(++done),
-    });
+    }, `failure kinds ${task.name}`);
     const kinds: EpisodeKind[] = [];
     for (const e of r.results) {
       const ep = evaluationEpisode(task, f.seed, e.index), end = last.get(e.index)!;
