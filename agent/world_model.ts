@@ -45,6 +45,14 @@ export interface WorldModelOptions {
   checkFiles?: "all" | "graphs";
 }
 
+// The card's metric as one row-major array, made once per card (the cost runs for every chunk of rollouts).
+const flatMetrics = new WeakMap<number[][], Float64Array>();
+function flatMetric(m: number[][]): Float64Array {
+  let f = flatMetrics.get(m);
+  if (!f) flatMetrics.set(m, f = Float64Array.from(m.flat()));
+  return f;
+}
+
 export class WorldModel {
   private constructor(
     readonly card: ModelCard,
@@ -210,19 +218,20 @@ export class WorldModel {
     samples: number,
   ): Float64Array {
     const { tokens: N, latent_dim: D, global_dim: G, proprio_dim: P, objective: w } = this.card;
-    const ND = N * D, J = new Float64Array(samples), M = w.global_metric, diff = new Float64Array(G);
+    const ND = N * D, J = new Float64Array(samples), M = w.global_metric && flatMetric(w.global_metric);
+    const diff = new Float64Array(G);
     for (let s = 0; s < samples; s++) {
       let patch = 0, glob = 0, prop = 0;
       if (w.patch) { for (let i = 0; i < ND; i++) patch += (pred.tokens[s * ND + i] - goal.tokens[i]) ** 2; }
       if (w.global) {
         for (let i = 0; i < G; i++) diff[i] = pred.global[s * G + i] - goal.global[i];
-        for (let k = 0; k < G; k++) {
-          let v = diff[k];
-          if (M) {
-            v = 0;
-            for (let i = 0; i < G; i++) v += M[k][i] * diff[i];
+        if (!M) { for (let k = 0; k < G; k++) glob += diff[k] * diff[k]; }
+        else {
+          for (let k = 0; k < G; k++) {
+            let v = 0;
+            for (let i = 0; i < G; i++) v += M[k * G + i] * diff[i];
+            glob += v * v;
           }
-          glob += v * v;
         }
       }
       if (w.proprio) { for (let i = 0; i < P; i++) prop += (pred.proprio[s * P + i] - goalProprio[i]) ** 2; }
