@@ -21,7 +21,7 @@ import {
 } from "./choose_default.ts";
 import { alignment, moduleSensitivity, renderSvg, successVsBits, successVsBytes, successVsLatency } from "./figures.ts";
 import { buildGrid, hasDistanceHead, type RowSpec } from "./grid.ts";
-import { currentRows, rowKey, type RowResult, STUDY_PLANNER } from "./rows.ts";
+import { currentRows, rowKey, type RowResult, SERVED_PLANNER_TASKS, STUDY_PLANNER } from "./rows.ts";
 import { estimateCoreSeconds, rowCoreSeconds } from "./row_cost.ts";
 import { budgetSection, choiceSection, omniquantTable, peerTable, speedTable, successTable } from "./report_tables.ts";
 import {
@@ -120,7 +120,8 @@ function _header(s: Study): string[] {
     `Protocol: \`tasks/evaluation.ts\`, ${episodes} episodes x ${budget} replans per (task, variant), seed ${
       rows[0]?.seed ?? 0
     }, the same episodes for every variant (paired), calibration from its own seed stream. Planner of every row: the ` +
-    `study's, held constant so that variants differ only in their graphs (${describePlanner(STUDY_PLANNER)}), on ` +
+    `study's, held constant so that variants differ only in their graphs (${describePlanner(STUDY_PLANNER)}; ` +
+    `${SERVED_PLANNER_TASKS.join(", ")}: its fp32 model's own, which every variant copies), on ` +
     `onnxruntime-node. Latency (\`study speed\`) is timed with each model's served planner: ${served.join("; ")}.`,
     "",
     `Grid \`${s.grid}\`: ${s.gridSize} rows; ${rows.filter((r) => r.status === "done").length} done, ${

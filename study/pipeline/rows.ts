@@ -78,7 +78,7 @@ export const rowKey = (r: { task: string; id: string }) => `${r.task}/${r.id}`;
 
 /**
  * What a row's numbers rest on, as a short hash: its task's fp32 graphs and planning objective
- * (every variant is quantized from them and planned with that objective) and the study's planner, or,
+ * (every variant is quantized from them and planned with that objective) and the task's study planner, or,
  * for the oracle, its settings and cost (the function's source). A row whose basis differs from today's
  * is stale: the sweep reruns it and the report leaves it out, so new fp32 models re-run the study.
  */
@@ -92,8 +92,8 @@ export function rowBasis(task: string, kind: RowSpec["kind"], models: string): s
     what = {
       graphs: Object.fromEntries(graphFiles(card).map((f) => [f, card.files[f].sha256])),
       objective: card.objective,
-      // The study's planner, where it is not "fast" (every row so far was planned with "fast").
-      planner: notFast(STUDY_PLANNER),
+      // The task's study planner, where it is not "fast" (wall, pointmaze and reacher rows plan with "fast").
+      planner: notFast(studyPlanner(task, card)),
     };
   }
   return sha256(new TextEncoder().encode(JSON.stringify(what))).slice(0, 16);
@@ -140,6 +140,19 @@ export function currentRows(
  * study that compares quantized variants must hold the search constant; it is the CEM the grid was run with.
  */
 export const STUDY_PLANNER: PlanPreset = resolvePlanner({ preset: "fast" });
+
+/**
+ * Tasks whose rows plan with their fp32 card's own planner instead (held constant across the task's variants,
+ * which copy it). pusht's planner is part of its model (issue 39): a search sized to its control period, started
+ * from the model's proposal policy (`policy.onnx`, carried unchanged into every variant); under `fast` its fp32
+ * model would sit near the floor, where variants cannot differ.
+ */
+export const SERVED_PLANNER_TASKS: readonly string[] = ["pusht"];
+
+/** The planner a task's rows plan with: `STUDY_PLANNER`, or its fp32 card's served one (`SERVED_PLANNER_TASKS`). */
+export function studyPlanner(task: string, fp32: ModelCard): PlanPreset {
+  return SERVED_PLANNER_TASKS.includes(task) ? cardPreset(fp32) : STUDY_PLANNER;
+}
 
 /** `p`, or undefined where it is the "fast" preset with no overrides. */
 function notFast(p: PlanPreset): PlanPreset | undefined {

@@ -19,7 +19,7 @@ import { runOracle } from "../../agent/planners/oracle.ts";
 import { getTask } from "../../tasks/registry.ts";
 import type { RowSpec } from "./grid.ts";
 import { latentError } from "./latent_error.ts";
-import { type RowResult, servedPlanner, STUDY_PLANNER } from "./rows.ts";
+import { type RowResult, servedPlanner, studyPlanner } from "./rows.ts";
 import { summarise } from "./summary.ts";
 import { ortVariant, SkipRow } from "./peer_variant.ts";
 
@@ -39,7 +39,7 @@ export interface SweepOptions {
 export function failed(row: RowResult, fp32: RowResult | undefined): boolean {
   if (row.status !== "done" || !row.success) return row.status === "pruned";
   const s = row.success[String(row.budget)] ?? 0, ref = fp32?.success?.[String(fp32.budget)];
-  // Where fp32 itself rarely succeeds (pusht), success cannot tell: a latent error as large as the signal decides.
+  // Where fp32 itself rarely succeeds (pusht before issue 39), success cannot tell: a latent error as large as the signal decides.
   if (ref === undefined || ref < 0.3) return (row.latent_error?.step5 ?? 0) >= 1;
   return s <= 0.2 * ref;
 }
@@ -136,7 +136,7 @@ export async function runRow(spec: RowSpec, fp32Dir: string, ref: WorldModel, o:
   }
   const t1 = performance.now();
   const model = await WorldModel.load(dir, { backend: "node", threads: o.threads });
-  const preset = STUDY_PLANNER;
+  const preset = studyPlanner(spec.task, ref.card);
   const traces: PlanTrace[][] = [];
   let current: PlanTrace[] = [];
   const planner = worldModelPlanner(model, preset, (t) => current.push(t));

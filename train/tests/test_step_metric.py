@@ -81,3 +81,28 @@ def test_bad_input_is_refused_and_the_card_left_alone(tmp_path):
     r = _run("--model", model, "--data", still / "data")
     assert r.returncode != 0 and "hold no step of 5" in r.stderr, r.stderr
     assert (model / "model.json").read_text() == before
+
+
+def test_the_agents_dimensions_are_found_by_the_proprio_and_scaled(tmp_path):
+    data, model = _folders(tmp_path)
+    glo = _walks()
+    # The proprio: dimension 0's position (the agent's, affinely) and a velocity; dimensions 1-2 move on their own.
+    proprio = np.stack([0.5 * glo[..., 0] - 3, np.gradient(glo[..., 0], axis=1)], -1).astype(np.float32)
+    np.save(data / "proprio.npy", proprio)
+    r = _run("--model", model, "--data", data, "--ridge", 0, "--body-weight", 0.25, "--out", tmp_path / "copy")
+    assert r.returncode == 0, r.stderr
+    card = json.loads((tmp_path / "copy" / "model.json").read_text())
+    rec = card["training"]["step_metric"]
+    assert rec["body"] == [0] and rec["body_weight"] == 0.25 and rec["r2"][0] > 0.99, rec
+    whole = whitening(step_covariance(glo, 5), 0.0)
+    M = np.array(card["objective"]["global_metric"])
+    np.testing.assert_allclose(M[:, 0], 0.25 * whole[:, 0], atol=1e-6)  # the agent's column scaled
+    np.testing.assert_allclose(M[:, 1:], whole[:, 1:], atol=1e-6)  # the rest as whitened
+    # Out of range, or no dimension the proprio explains: refused, the card unchanged.
+    before = (model / "model.json").read_text()
+    r = _run("--model", model, "--data", data, "--body-weight", 2)
+    assert r.returncode != 0 and "within 0-1" in r.stderr, r.stderr
+    np.save(data / "proprio.npy", np.random.default_rng(1).normal(size=proprio.shape).astype(np.float32))
+    r = _run("--model", model, "--data", data, "--body-weight", 0.25)
+    assert r.returncode != 0 and "no agent to weigh" in r.stderr, r.stderr
+    assert (model / "model.json").read_text() == before

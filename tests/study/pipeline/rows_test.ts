@@ -1,6 +1,15 @@
 // The study's rows on disk: which line of a row counts, what a row rests on, merging shard files.
 import assert from "node:assert/strict";
-import { currentRows, mergeRowFiles, readRowLines, rowBasis } from "../../../study/pipeline/rows.ts";
+import {
+  currentRows,
+  mergeRowFiles,
+  readRowLines,
+  rowBasis,
+  STUDY_PLANNER,
+  studyPlanner,
+} from "../../../study/pipeline/rows.ts";
+import { loadModelCard } from "../../../model/model_card.ts";
+import { cardPreset } from "../../../model/planner_options.ts";
 
 Deno.test("rowBasis: model rows rest on the task's fp32 model, oracle rows on the oracle's settings", () => {
   const wall = rowBasis("wall", "quant", "models");
@@ -63,4 +72,16 @@ Deno.test("mergeRowFiles: the shards' files join rows.jsonl with every line kept
   const text = Deno.readTextFileSync(`${dir}/rows.jsonl`);
   mergeRowFiles(dir);
   assert.equal(Deno.readTextFileSync(`${dir}/rows.jsonl`), text);
+});
+
+Deno.test("studyPlanner: pusht's rows plan with its card's own planner, the other tasks' with the fixed one", () => {
+  const pusht = loadModelCard("models/pusht/fp32"), wall = loadModelCard("models/wall/fp32");
+  assert.deepEqual(studyPlanner("pusht", pusht), cardPreset(pusht));
+  assert.equal(studyPlanner("pusht", pusht).proposal, "policy");
+  assert.deepEqual(studyPlanner("wall", wall), STUDY_PLANNER, "wall's card serves icem; its study rows stay on fast");
+  // The committed study's wall, pointmaze and reacher rows still rest on today's basis (nothing of theirs reruns).
+  const paper = currentRows("study/results/study/paper");
+  for (const task of ["wall", "pointmaze", "reacher"]) {
+    assert.ok(paper.rows.some((r) => r.task === task && r.status === "done"), `${task} has current rows`);
+  }
 });
