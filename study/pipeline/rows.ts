@@ -154,9 +154,11 @@ export function studyPlanner(task: string, fp32: ModelCard): PlanPreset {
   return SERVED_PLANNER_TASKS.includes(task) ? cardPreset(fp32) : STUDY_PLANNER;
 }
 
-/** `p`, or undefined where it is the "fast" preset with no overrides. */
+const FAST = JSON.stringify(STUDY_PLANNER);
+
+/** `p`, or undefined where it is the "fast" preset with no overrides (`STUDY_PLANNER`). */
 function notFast(p: PlanPreset): PlanPreset | undefined {
-  return JSON.stringify(p) === JSON.stringify(resolvePlanner({ preset: "fast" })) ? undefined : p;
+  return JSON.stringify(p) === FAST ? undefined : p;
 }
 
 /** The card's resolved planner preset, or undefined where it is the "fast" preset with no overrides. */
